@@ -164,7 +164,19 @@ def main() -> None:
     started = time.perf_counter()
     indices = np.asarray(call())
     seconds = time.perf_counter() - started
-    print(json.dumps({"seconds": seconds, "peak_mb": max(_peak_mb() - before, 0.0), "n": int(len(indices))}))
+    peak = max(_peak_mb() - before, 0.0)
+    # Sub-second calls are repeated (best of up to 5 within ~2 s) so the first call's page
+    # faults and cache misses do not decide a ratio; every implementation gets the same.
+    spent = seconds
+    for _ in range(4):
+        if spent > 2.0 or seconds > 1.0:
+            break
+        started = time.perf_counter()
+        call()
+        elapsed = time.perf_counter() - started
+        spent += elapsed
+        seconds = min(seconds, elapsed)
+    print(json.dumps({"seconds": seconds, "peak_mb": peak, "n": int(len(indices))}))
     sys.stdout.flush()
 
 

@@ -173,6 +173,16 @@ def test_bert_km_returns_one_point_per_separated_cluster_without_duplicates():
     assert sorted((selection.indices // 15).tolist()) == [0, 1, 2, 3, 4]
 
 
+def test_bert_km_mini_batch_path_also_takes_one_point_per_cluster():
+    rng = np.random.default_rng(1)
+    centres = np.eye(6, 16) * 10
+    embeddings = np.concatenate([c + rng.normal(scale=0.1, size=(200, 16)) for c in centres]).astype(np.float32)
+    outputs = ModelOutputs.from_arrays(embeddings=embeddings)
+    # minibatch_above below the pool size sends the 1200 rows through MiniBatchKMeans.
+    selection = get_strategy("bert_km", minibatch_above=500).select(outputs, 6, ctx(1200))
+    assert sorted((selection.indices // 200).tolist()) == [0, 1, 2, 3, 4, 5]
+
+
 @pytest.mark.filterwarnings("ignore:Number of distinct clusters")
 def test_bert_km_fills_to_exactly_k_when_centroids_share_a_nearest_row():
     embeddings = np.array([[1, 0]] * 6 + [[0, 1]] * 6 + [[0.7, 0.7]], dtype=np.float32)  # 3 distinct points

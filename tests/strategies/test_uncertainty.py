@@ -144,6 +144,22 @@ def test_strategy_loaded_from_a_file_path(tmp_path):
         get_strategy(f"{path}:Missing")
 
 
+@pytest.mark.parametrize("k", [1, 5, 50, 199])
+def test_top_k_equals_a_full_stable_sort_with_and_without_boundary_ties(k):
+    rng = np.random.default_rng(k)
+    for scores in (rng.random(200), rng.integers(0, 7, size=200).astype(float)):  # distinct, then many ties
+        expected = np.lexsort((np.arange(200), -scores))[:k]
+        assert top_k(scores, k).tolist() == expected.tolist()
+
+
+def test_multi_label_rows_are_detected_on_a_large_pool():
+    rng = np.random.default_rng(0)
+    probabilities = rng.random((50_000, 3)).astype(np.float32)  # independent sigmoids
+    probabilities[:, 0] = 0.5  # label 0 undecided on every row, the others mostly decided
+    probabilities[7, 1:] = 0.5  # row 7 undecided on every label
+    assert select("least_confidence", 1, probabilities=probabilities).indices.tolist() == [7]
+
+
 def test_top_k_breaks_ties_by_position_and_orders_best_first():
     scores = np.array([0.1, 0.9, 0.5, 0.9, 0.5, 0.5])
     assert top_k(scores, 3).tolist() == [1, 3, 2]

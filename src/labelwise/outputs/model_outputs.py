@@ -47,6 +47,8 @@ class ModelOutputs:
         self.progress = progress
         self._arrays: dict[str, Any] = {}
         self._computed: dict[str, np.ndarray] = {}
+        #: kinds whose every row is computed: ``get`` skips the per-row check for them.
+        self._complete: set[str] = set()
         self.seconds: dict[str, float] = {}
         self._n_pool = len(pool) if pool is not None else None
 
@@ -67,6 +69,7 @@ class ModelOutputs:
                     array = array.astype(np.float32)  # float16 in, float32 arithmetic
             outputs._arrays[name] = array
             outputs._computed[name] = np.ones(outputs._n_pool, dtype=bool)
+            outputs._complete.add(name)
         return outputs
 
     @property
@@ -74,7 +77,7 @@ class ModelOutputs:
         return int(self._n_pool or 0)
 
     def can_compute(self, kind: str) -> bool:
-        if kind in self._arrays and (self.model is None or self._computed[kind].all()):
+        if kind in self._complete or (kind in self._arrays and self.model is None):
             return True
         if self.model is None:
             return False
@@ -102,6 +105,8 @@ class ModelOutputs:
         if positions is None:
             positions = np.arange(self.n_pool)
         positions = np.asarray(positions, dtype=np.int64)
+        if kind in self._complete:
+            return self._arrays[kind][positions]
         self.require([kind])
         if kind not in self._computed or not self._computed[kind][positions].all():
             self._compute(kind, positions)
@@ -151,6 +156,8 @@ class ModelOutputs:
         else:
             target[rows] = values
         self._computed[kind][rows] = True
+        if self._computed[kind].all():
+            self._complete.add(kind)
 
     def set(self, kind: str, positions: Sequence[int] | np.ndarray, values: Any) -> None:
         """Store precomputed rows (e.g. scores from distributed workers)."""

@@ -6,6 +6,7 @@ Everything over the pool is processed in row blocks so memory grows with
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator
 
 import numpy as np
@@ -50,9 +51,61 @@ def nearest_neighbours(queries: np.ndarray, reference: np.ndarray, k: int) -> np
     return result
 
 
-def l2_normalise(matrix: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-    return matrix / np.maximum(norms, 1e-12)
+def l2_normalise(vectors: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit L2 norm, ``(n, d)`` float32; all-zero rows stay zero."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    return vectors / np.maximum(norms, np.finfo(np.float32).tiny)
+
+
+#: above this many rows k-means runs mini-batch (Sculley 2010): at a 100k pool it is over
+#: ten times faster than full Lloyd iterations for an inertia within about 1 %.
+MINIBATCH_ABOVE = 20_000
+
+
+def kmeans(vectors: np.ndarray, n_clusters: int, seed: int, n_init: int = 1, max_iter: int = 100,
+           minibatch_above: int = MINIBATCH_ABOVE) -> tuple[np.ndarray, np.ndarray]:
+    """Seeded k-means with k-means++ seeding, in float32. Returns ``(labels (n,), centres
+    (n_clusters, d))``. Fewer distinct points than clusters is allowed (some centres then
+    coincide). Pools above ``minibatch_above`` rows use scikit-learn's MiniBatchKMeans."""
+    from sklearn.cluster import KMeans, MiniBatchKMeans
+
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if len(vectors) > minibatch_above:
+        model = MiniBatchKMeans(n_clusters=n_clusters, n_init=n_init, max_iter=max_iter, batch_size=1024,
+                                random_state=seed)
+    else:
+        model = KMeans(n_clusters=n_clusters, n_init=n_init, max_iter=max_iter, random_state=seed)
+    with warnings.catch_warnings():
+        # Duplicate points give "Number of distinct clusters found smaller than n_clusters".
+        warnings.simplefilter("ignore")
+        labels = model.fit_predict(vectors)
+    return labels.astype(np.int64), model.cluster_centers_.astype(np.float32)
+
+
+def nearest_unique(vectors: np.ndarray, centres: np.ndarray, block_centres: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """For each centre in turn, the nearest row not taken by an earlier centre.
+
+    Returns ``(rows (n_centres,), distances (n_centres,))``: unique row positions into
+    ``vectors``. Needs ``len(vectors) >= len(centres)``. Memory ``block_centres x n``
+    float32; time ``O(n_centres x n x d)``.
+    """
+    vectors = np.asarray(vectors, dtype=np.float32)
+    centres = np.asarray(centres, dtype=np.float32)
+    row_norms = squared_norms(vectors)
+    taken = np.zeros(vectors.shape[0], dtype=bool)
+    rows = np.empty(len(centres), dtype=np.int64)
+    distances = np.empty(len(centres))
+    for start in range(0, len(centres), block_centres):
+        block = centres[start : start + block_centres]
+        squared = squared_norms(block)[:, None] - 2.0 * block @ vectors.T + row_norms[None, :]
+        for offset in range(len(block)):  # a loop over centres (k), never over the pool
+            row_distances = np.where(taken, np.inf, squared[offset])
+            best = int(np.argmin(row_distances))  # ties -> lowest position
+            rows[start + offset] = best
+            distances[start + offset] = np.sqrt(max(float(row_distances[best]), 0.0))
+            taken[best] = True
+    return rows, distances
 
 
 def fill_to_k(chosen: list[int], scores: np.ndarray, k: int) -> list[int]:

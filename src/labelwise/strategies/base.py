@@ -164,7 +164,8 @@ class ScoringStrategy(QueryStrategy):
         scores = np.asarray(self.score(outputs, context), dtype=np.float64)
         if scores.shape != context.candidate_indices.shape:
             raise ValueError(f"{self.name}: score() returned {scores.shape}, expected {context.candidate_indices.shape}.")
-        if not np.isfinite(scores).all():
+        # One fast reduction; the element-wise scan only runs when something is off.
+        if not np.isfinite(scores.sum()) and not np.isfinite(scores).all():
             bad = int(np.flatnonzero(~np.isfinite(scores))[0])
             raise SelectionError(
                 f"{self.name}: non-finite score at pool position {int(context.candidate_indices[bad])}; "
@@ -180,9 +181,11 @@ def top_k(scores: np.ndarray, k: int) -> np.ndarray:
     m = scores.shape[0]
     if k >= m:
         return np.lexsort((np.arange(m), -scores))
-    # Partition on -score; then resolve ties at the boundary by position.
-    part = np.argpartition(-scores, k - 1)[:k]
+    # Partition so the k largest come last; resolve ties at the boundary by position.
+    part = np.argpartition(scores, m - k)[m - k :]
     threshold = scores[part].min()
+    if np.count_nonzero(scores >= threshold) == k:  # no tie crosses the boundary
+        return part[np.lexsort((part, -scores[part]))]
     above = np.flatnonzero(scores > threshold)
     ties = np.flatnonzero(scores == threshold)[: k - len(above)]
     chosen = np.concatenate([above, ties])

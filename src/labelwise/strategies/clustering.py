@@ -6,8 +6,9 @@ from typing import Any
 
 import numpy as np
 
+from labelwise._random import derive_seed
 from labelwise.strategies import scores as heuristics
-from labelwise.strategies._geometry import fill_to_k, l2_normalise, min_squared_distances
+from labelwise.strategies._geometry import MINIBATCH_ABOVE, kmeans, l2_normalise, nearest_unique
 from labelwise.strategies.base import QueryContext, QueryStrategy, Selection
 from labelwise.strategies.registry import register_strategy
 
@@ -81,9 +82,12 @@ class ClusterMargin(QueryStrategy):
 @register_strategy("bert_km", "kmeans", "bertkm")
 class BertKM(QueryStrategy):
     """BERT-KM: k-means with k clusters on the L2-normalised embeddings of the candidates,
-    then the candidate nearest each centroid. Duplicates (two centroids sharing a nearest
-    row) are removed and the batch filled to exactly k with the rows farthest from every
-    chosen one. Needs no labels, so it also serves as a cold start.
+    then the candidate nearest each centroid. Centroids are visited in turn and each takes
+    its nearest row not taken yet, so the batch has exactly k unique rows even when two
+    centroids share a nearest row. Needs no labels, so it also serves as a cold start.
+
+    Pools above ``minibatch_above`` candidates are clustered with mini-batch k-means
+    (Sculley 2010), more than ten times faster at 100k rows for an inertia within about 1 %.
 
     Scores: the negative distance of each row to its centroid (representative rows score
     higher).
@@ -97,36 +101,18 @@ class BertKM(QueryStrategy):
     cold_start = True
     tasks = EMBEDDING_TASKS
 
-    def __init__(self, n_init: int = 1, max_iter: int = 100) -> None:
+    def __init__(self, n_init: int = 1, max_iter: int = 100, minibatch_above: int = MINIBATCH_ABOVE) -> None:
         self.n_init = n_init
         self.max_iter = max_iter
+        self.minibatch_above = minibatch_above
 
     def _select(self, outputs: Any, k: int, context: QueryContext) -> Selection:
         candidates = context.candidate_indices
-        points = l2_normalise(np.asarray(outputs.get("embeddings", candidates), dtype=np.float32))
-        return select_nearest_to_centroids(points, candidates, k, context.rng, self.n_init, self.max_iter)
-
-
-def select_nearest_to_centroids(points: np.ndarray, candidates: np.ndarray, k: int, rng: np.random.Generator,
-                                n_init: int = 1, max_iter: int = 100) -> Selection:
-    """k-means on ``points`` (rows aligned with ``candidates``), the row nearest each
-    centroid, de-duplicated and filled to exactly ``k``. Shared by BERT-KM and ALPS."""
-    from sklearn.cluster import KMeans
-
-    seed = int(rng.integers(0, 2**31 - 1))
-    if k >= len(points):
-        order = np.arange(len(points))
-        return Selection(candidates[order], np.zeros(len(order)), candidates, np.zeros(len(order)))
-    kmeans = KMeans(n_clusters=k, n_init=n_init, max_iter=max_iter, random_state=seed).fit(points)
-    distances = np.sqrt(min_squared_distances(points, kmeans.cluster_centers_))
-    chosen = []
-    for centre in kmeans.cluster_centers_:
-        chosen.append(int(np.argmin(((points - centre) ** 2).sum(axis=1))))
-    unique = list(dict.fromkeys(chosen))
-    if len(unique) < k:
-        # Fill with rows far from every chosen row (diverse), not merely near a centroid.
-        spread = min_squared_distances(points, points[unique])
-        unique = fill_to_k(unique, spread, k)
-    scores = -distances
-    picked = np.array(unique)
-    return Selection(candidates[picked], scores[picked], candidates, scores)
+        points = l2_normalise(outputs.get("embeddings", candidates))
+        if k >= len(points):
+            return Selection(candidates, np.zeros(len(candidates)), candidates, np.zeros(len(candidates)))
+        labels, centres = kmeans(points, k, derive_seed(context.rng), self.n_init, self.max_iter,
+                                 self.minibatch_above)
+        rows, distances = nearest_unique(points, centres)
+        own = np.sqrt(np.maximum(((points - centres[labels]) ** 2).sum(axis=1), 0.0))
+        return Selection(candidates[rows], -distances, candidates, -own.astype(np.float64))

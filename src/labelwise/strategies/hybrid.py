@@ -15,7 +15,7 @@ import numpy as np
 
 from labelwise._random import derive_seed
 from labelwise.errors import CapabilityError, ConfigError
-from labelwise.strategies.alps import kmeans, l2_normalise
+from labelwise.strategies._geometry import kmeans, l2_normalise
 from labelwise.strategies.base import QueryContext, QueryStrategy, ScoringStrategy, Selection, top_k
 from labelwise.strategies.registry import get_strategy, register_strategy
 

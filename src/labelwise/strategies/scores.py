@@ -24,7 +24,12 @@ def least_confidence(probabilities: np.ndarray) -> np.ndarray:
 def entropy(probabilities: np.ndarray, axis: int = -1) -> np.ndarray:
     """Shannon entropy in nats along ``axis``; ``p = 0`` contributes 0."""
     p = _as_float(probabilities)
-    return -xlogy(p, p).sum(axis=axis)
+    # p · log(max(p, tiny)) is exactly 0 at p = 0 and p · log p elsewhere; it runs in place
+    # at the speed of a bare log (scipy's xlogy is about twice as slow).
+    terms = np.maximum(p, np.finfo(p.dtype).tiny)
+    np.log(terms, out=terms)
+    terms *= p
+    return -terms.sum(axis=axis)
 
 
 def margin(probabilities: np.ndarray) -> np.ndarray:

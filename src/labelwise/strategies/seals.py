@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from labelwise.errors import ConfigError
-from labelwise.strategies.alps import l2_normalise
+from labelwise.strategies._geometry import l2_normalise
 from labelwise.strategies.base import QueryContext, QueryStrategy, Selection
 from labelwise.strategies.registry import get_strategy, register_strategy
 

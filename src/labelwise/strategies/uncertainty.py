@@ -18,6 +18,8 @@ from labelwise.strategies.base import QueryContext, ScoringStrategy, Selection
 from labelwise.strategies.registry import register_strategy
 
 ALL_TASKS = ("classification", "tagging", "seq2seq")
+#: rows inspected to tell softmax rows (sum 1) from independent per-label probabilities.
+MULTI_LABEL_CHECK_ROWS = 4096
 
 
 @register_strategy("random", "random_sampling", "rand")
@@ -54,8 +56,11 @@ class _ProbabilityStrategy(ScoringStrategy):
     def _is_multi_label(self, probabilities: np.ndarray) -> bool:
         if self.multi_label is not None:
             return self.multi_label
-        # Rows of a softmax sum to 1; independent sigmoids in general do not.
-        sums = np.asarray(probabilities, dtype=np.float32).sum(axis=1)
+        # Rows of a softmax sum to 1; independent sigmoids in general do not. An evenly
+        # spaced sample of rows decides, so the check costs O(1) on a million-row pool.
+        probabilities = np.asarray(probabilities)
+        step = max(1, len(probabilities) // MULTI_LABEL_CHECK_ROWS)
+        sums = np.asarray(probabilities[::step], dtype=np.float32).sum(axis=1)
         return bool(sums.size) and not np.allclose(sums, 1.0, atol=1e-2)
 
     def score_probabilities(self, probabilities: np.ndarray) -> np.ndarray:
