@@ -41,7 +41,7 @@ def main() -> None:
     parser.add_argument("--strategies", default="mnlp,sequence_lc,random")
     parser.add_argument("--pool", type=int, default=1000)
     parser.add_argument("--test", type=int, default=300)
-    parser.add_argument("--initial", type=int, default=50, help="initial labeled sentences")
+    parser.add_argument("--initial", type=int, default=50, help="initial labeled sentences (tokens with --unit tokens)")
     parser.add_argument("--query", type=int, default=50, help="sentences per query (or tokens with --unit tokens)")
     parser.add_argument("--unit", choices=["instances", "tokens"], default="instances")
     parser.add_argument("--iterations", type=int, default=5)

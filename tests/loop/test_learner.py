@@ -156,3 +156,21 @@ def test_token_budget_is_met_and_exceeded_by_at_most_one_sentence():
     assert tokens[:-1].sum() < 50
     everything = ActiveLearner(_LengthTagger(), pool, "random", random_state=0).query(10_000, unit="tokens")
     assert sorted(everything.indices.tolist()) == list(range(60))
+
+
+def test_token_seed_reaches_its_budget_and_overshoots_by_less_than_one_sentence():
+    token_counts = np.random.default_rng(3).integers(1, 40, size=500)
+    for budget in (10, 100, 1000):
+        positions = initial_indices(500, budget, token_counts=token_counts, random_state=budget)
+        tokens = token_counts[positions]
+        assert len(set(positions.tolist())) == len(positions)
+        assert tokens.sum() >= budget
+        assert tokens.sum() - tokens.max() < budget  # dropping any one sentence falls short
+
+
+def test_token_seed_rejects_a_budget_beyond_the_pool_and_per_class_mixing():
+    token_counts = np.array([3, 4, 5])
+    with pytest.raises(SelectionError, match="12 tokens"):
+        initial_indices(3, 13, token_counts=token_counts, random_state=0)
+    with pytest.raises(SelectionError, match="per-class"):
+        initial_indices(3, 2, token_counts=token_counts, per_class=True, labels=np.array([0, 1, 0]))

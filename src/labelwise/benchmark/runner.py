@@ -94,10 +94,10 @@ def seed_positions(config: BenchmarkConfig, pool: Any, seed: int) -> np.ndarray:
         return initial_indices(len(pool), int(spec.size), labels=pool.labels, per_class=True, random_state=rng)
     budget = _budget(spec, pool)
     if spec.unit == "tokens":
-        order = rng.permutation(len(pool))
-        cumulative = np.cumsum(pool.token_counts[order])
-        keep = min(int(np.searchsorted(cumulative, budget, side="left")) + 1, len(order))
-        return np.sort(order[:keep])
+        if budget > int(pool.token_counts.sum()):
+            raise ConfigError(f"initial.size: a seed of {budget} tokens is larger than the pool "
+                              f"({int(pool.token_counts.sum())} tokens).")
+        return initial_indices(len(pool), budget, token_counts=pool.token_counts, random_state=rng)
     if budget > len(pool):
         raise ConfigError(f"initial.size: a seed of {budget} is larger than the pool ({len(pool)}).")
     return initial_indices(len(pool), budget, random_state=rng)

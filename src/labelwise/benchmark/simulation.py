@@ -47,7 +47,8 @@ def simulate(
     initial seed (iteration 0) and after each of ``iterations`` queries.
 
     The initial seed set depends only on ``seed``, so every strategy starts from the same
-    labeled rows under the same seed.
+    labeled rows under the same seed. ``initial_size`` and ``query_size`` are counted in
+    ``unit`` (instances, or tokens for tagging).
     """
     rng = np.random.default_rng(seed)
     model = model_factory()
@@ -56,6 +57,7 @@ def simulate(
     name = strategy_name or learner.schedule.phases[0][1].name
     labels = pool.labels if pool.task == "classification" else None
     seed_positions = initial_indices(len(pool), initial_size, labels=labels, per_class=per_class_seed,
+                                     token_counts=pool.token_counts if unit == "tokens" else None,
                                      random_state=np.random.default_rng(seed))
     started = time.perf_counter()
     learner.teach(seed_positions, gold_labels(pool, seed_positions))

@@ -14,6 +14,7 @@ def initial_indices(
     *,
     labels: np.ndarray | None = None,
     per_class: bool = False,
+    token_counts: np.ndarray | None = None,
     random_state: RandomState = None,
 ) -> np.ndarray:
     """Pool positions of an initial labeled set.
@@ -21,10 +22,25 @@ def initial_indices(
     ``per_class=False``: ``size`` positions uniformly at random. ``per_class=True``:
     ``size`` positions per class, drawn within each class (needs the gold ``labels``,
     as in a simulation); a class with fewer rows contributes all of them.
+
+    With ``token_counts`` (tokens per pool position, as ``TaggingDataset.token_counts``)
+    ``size`` counts tokens: rows are drawn in random order until their tokens reach
+    ``size``, so the seed exceeds its budget by less than one sentence.
     """
     rng = check_random_state(random_state)
     if size < 1:
         raise SelectionError(f"the seed size must be positive, got {size}.")
+    if token_counts is not None:
+        if per_class:
+            raise SelectionError("a per-class seed counts instances; leave token_counts out.")
+        counts = np.asarray(token_counts, dtype=np.int64)
+        if counts.shape != (n_pool,):
+            raise SelectionError(f"token_counts needs one count per pool position ({n_pool}), got {counts.shape}.")
+        if size > counts.sum():
+            raise SelectionError(f"a seed of {size} tokens is larger than the pool ({int(counts.sum())} tokens).")
+        order = rng.permutation(n_pool)
+        reached = int(np.searchsorted(np.cumsum(counts[order]), size, side="left")) + 1
+        return np.sort(order[: min(reached, n_pool)])
     if not per_class:
         if size > n_pool:
             raise SelectionError(f"a seed of {size} is larger than the pool ({n_pool}).")
