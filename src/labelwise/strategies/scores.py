@@ -44,7 +44,14 @@ def bald(mc_probabilities: np.ndarray) -> np.ndarray:
     """Mutual information between prediction and weights (Houlsby et al. 2011) from MC
     samples ``(n, T, C)``: entropy of the mean minus the mean entropy."""
     p = _as_float(mc_probabilities)
-    return entropy(p.mean(axis=1)) - entropy(p).mean(axis=1)
+    n_samples = p.shape[1]
+    # einsum sums over the middle axis several times faster than ndarray.mean(axis=1).
+    mean = np.einsum("ntc->nc", p) / n_samples
+    terms = np.maximum(p, np.finfo(p.dtype).tiny)
+    np.log(terms, out=terms)
+    terms *= p
+    mean_entropy = -np.einsum("ntc->n", terms) / n_samples
+    return entropy(mean) - mean_entropy
 
 
 def binary_entropy(probabilities: np.ndarray) -> np.ndarray:
