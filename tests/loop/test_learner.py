@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from labelwise.data import ClassificationDataset, TaggingDataset, gold_labels
-from labelwise.errors import DataError, SelectionError
+from labelwise.errors import CapabilityError, DataError, SelectionError
 from labelwise.loop import ActiveLearner, StrategySchedule, initial_indices
 from labelwise.models import TfidfLogisticRegression
 
@@ -174,3 +174,45 @@ def test_token_seed_rejects_a_budget_beyond_the_pool_and_per_class_mixing():
         initial_indices(3, 13, token_counts=token_counts, random_state=0)
     with pytest.raises(SelectionError, match="per-class"):
         initial_indices(3, 2, token_counts=token_counts, per_class=True, labels=np.array([0, 1, 0]))
+
+
+class _LengthSurprisal:
+    """A stand-in language model: 'surprisal' = one-hot text length bucket; records what
+    it was prepared on."""
+
+    prepared_on = None
+
+    def prepare(self, pool):
+        self.prepared_on = len(pool)
+
+    def surprisal_embeddings(self, dataset):
+        buckets = np.minimum(np.array([len(t) // 40 for t in dataset.inputs]), 7)
+        return np.eye(8, dtype=np.float32)[buckets]
+
+
+def test_alps_cold_start_then_least_confidence_beside_a_classifier_without_a_language_model(small_pool, tmp_path):
+    pool, _ = small_pool
+    language_model = _LengthSurprisal()
+    learner = ActiveLearner(TfidfLogisticRegression(), pool.without_labels(), {0: "alps", 1: "least_confidence"},
+                            output_options={"language_model": language_model}, random_state=0)
+    first = learner.query(8)
+    assert language_model.prepared_on == len(pool)
+    buckets = np.minimum(np.array([len(pool.inputs[i]) // 40 for i in first.indices]), 7)
+    # ALPS on 8 length buckets takes one row per occupied bucket before repeating any.
+    occupied = np.unique(np.minimum(np.array([len(t) // 40 for t in pool.inputs]), 7))
+    assert set(buckets.tolist()) == set(occupied.tolist())
+    learner.teach(first.indices, pool.labels[first.indices])
+    learner.query(4)
+    assert [record.strategy for record in learner.history] == ["alps", "least_confidence"]
+    # The language model is an object: save leaves it out, load takes it again.
+    learner.save(tmp_path / "run")
+    restored = ActiveLearner.load(tmp_path / "run", pool.without_labels(),
+                                  output_options={"language_model": language_model})
+    assert restored.output_options["language_model"] is language_model
+
+
+def test_alps_without_any_language_model_says_what_is_missing(small_pool):
+    pool, _ = small_pool
+    learner = ActiveLearner(TfidfLogisticRegression(), pool.without_labels(), "alps", random_state=0)
+    with pytest.raises(CapabilityError, match="surprisal_embeddings"):
+        learner.query(4)

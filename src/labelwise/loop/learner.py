@@ -359,8 +359,13 @@ class ActiveLearner:
             self.model.fit(dataset)
 
     def _ensure_prepared(self) -> None:
-        if not self._prepared and callable(getattr(self.model, "prepare", None)):
-            self.model.prepare(self.pool.without_labels())
+        if not self._prepared:
+            # The model, and any helper model given as an output option (a language model
+            # for ALPS), see the pool once: tokenization caches, MLM head training.
+            for component in (self.model, *self.output_options.values()):
+                if not isinstance(component, (str, int, float, bool, type(None))) and callable(
+                        getattr(component, "prepare", None)):
+                    component.prepare(self.pool.without_labels())
         self._prepared = True
 
     @property
@@ -386,7 +391,8 @@ class ActiveLearner:
             "previous_scores": [None if math.isnan(s) else s for s in self.previous_scores.tolist()],
             "schedule": [[start, strategy.name, _jsonable_params(strategy)] for start, strategy in self.schedule.phases],
             "cold_start": [self.cold_start.name, _jsonable_params(self.cold_start)],
-            "output_options": self.output_options,
+            # Objects among the options (a language model) are not saved: pass them again to load().
+            "output_options": {k: v for k, v in self.output_options.items() if _is_json_value(v)},
             "retrain": self.retrain,
             "prepared": self._prepared,
         }
@@ -396,9 +402,12 @@ class ActiveLearner:
 
     @classmethod
     def load(cls, folder: str | Path, pool: Any, *, model: Any = None,
-             strategy: Any = None, subsampler: Any = None) -> ActiveLearner:
+             strategy: Any = None, subsampler: Any = None,
+             output_options: Mapping[str, Any] | None = None) -> ActiveLearner:
         """Restore a learner saved with :meth:`save`. ``pool`` must be the same dataset;
-        ``model`` is needed only for models saved with their own ``save``/``load``."""
+        ``model`` is needed only for models saved with their own ``save``/``load``;
+        ``output_options`` adds options that are objects (a language model), which
+        ``save`` does not write."""
         folder = Path(folder)
         path = folder / STATE_FILE
         if not path.exists():
@@ -419,7 +428,8 @@ class ActiveLearner:
         if strategy is None:
             strategy = StrategySchedule([(start, (name, params)) for start, name, params in state["schedule"]])
         learner = cls(model, pool, strategy, cold_start=get_strategy(state["cold_start"][0], **state["cold_start"][1]),
-                      subsampler=subsampler, output_options=state["output_options"], retrain=state["retrain"])
+                      subsampler=subsampler, output_options={**state["output_options"], **(output_options or {})},
+                      retrain=state["retrain"])
         bit_generator = getattr(np.random, state["rng_class"])()
         bit_generator.state = state["rng_state"]
         learner.rng = np.random.Generator(bit_generator)
@@ -433,6 +443,14 @@ class ActiveLearner:
     def __repr__(self) -> str:
         return (f"ActiveLearner({type(self.model).__name__}, pool={self.n_pool}, labeled={len(self._labels)}, "
                 f"iteration={self.iteration}, schedule={self.schedule!r})")
+
+
+def _is_json_value(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _as_schedule(strategy: Any) -> StrategySchedule:

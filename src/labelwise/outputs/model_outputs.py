@@ -81,7 +81,7 @@ class ModelOutputs:
             return True
         if self.model is None:
             return False
-        return model_can_produce(self.model, kind)
+        return model_can_produce(self.model, kind, self.options)
 
     def available(self) -> set[str]:
         from labelwise.outputs.producers import known_outputs

@@ -26,16 +26,20 @@ class OutputKind:
     model_methods: tuple[str, ...]
     description: str
     dense: bool = True  # False: rows may be a scipy.sparse matrix
+    #: an output option naming another object that can produce this kind instead of the
+    #: model (e.g. "language_model" for ALPS's surprisal embeddings beside a classifier).
+    delegate_option: str | None = None
 
 
 _KINDS: dict[str, OutputKind] = {}
 
 
-def register_output(name: str, model_methods: tuple[str, ...], description: str, dense: bool = True):
+def register_output(name: str, model_methods: tuple[str, ...], description: str, dense: bool = True,
+                    delegate_option: str | None = None):
     """Decorator: register a producer for the output ``name``."""
 
     def decorate(produce: Producer) -> Producer:
-        _KINDS[name] = OutputKind(name, produce, model_methods, description, dense)
+        _KINDS[name] = OutputKind(name, produce, model_methods, description, dense, delegate_option)
         return produce
 
     return decorate
@@ -53,9 +57,14 @@ def known_outputs() -> dict[str, OutputKind]:
     return dict(_KINDS)
 
 
-def model_can_produce(model: Any, name: str) -> bool:
+def model_can_produce(model: Any, name: str, options: dict[str, Any] | None = None) -> bool:
+    """Whether ``model`` (or the object its kind delegates to in ``options``) has every
+    method the producer of ``name`` calls."""
     kind = _KINDS.get(name)
-    return kind is not None and all(callable(getattr(model, m, None)) for m in kind.model_methods)
+    if kind is None:
+        return False
+    source = (options or {}).get(kind.delegate_option) if kind.delegate_option else None
+    return all(callable(getattr(source if source is not None else model, m, None)) for m in kind.model_methods)
 
 
 @register_output("probabilities", ("predict_proba",), "class probabilities (n, n_classes)")
