@@ -100,3 +100,29 @@ def test_mean_ci_equals_scipy_t_interval():
     mean, half = mean_ci(values)
     low, high = stats.t.interval(0.95, len(values) - 1, loc=mean, scale=stats.sem(values))
     assert mean - half == pytest.approx(low) and mean + half == pytest.approx(high)
+
+
+def test_alps_runs_with_a_language_model_built_from_output_options(tmp_path):
+    lm = tmp_path / "lm.py"
+    lm.write_text(
+        "import numpy as np\n"
+        "class LengthLM:\n"
+        "    def __init__(self, random_state=0):\n"
+        "        self.prepared = 0\n"
+        "    def prepare(self, pool):\n"
+        "        self.prepared += 1\n"
+        "    def surprisal_embeddings(self, dataset):\n"
+        "        assert self.prepared == 1\n"
+        "        return np.array([[len(t) % 7, len(t) % 5] for t in dataset.inputs], dtype=np.float32)\n",
+        encoding="utf-8")
+    folder = run_benchmark(config(tmp_path, strategies=["alps"], seeds=[0],
+                                  output_options={"language_model": {"name": f"{lm}:LengthLM"}}), progress=False)
+    queried = [r for r in records(folder) if r["iteration"] > 0]
+    assert [r["strategy"] for r in queried] == ["alps", "alps"]
+    assert all(len(set(r["selected"])) == 10 for r in queried)
+
+
+def test_an_unknown_language_model_in_output_options_names_the_field(tmp_path):
+    with pytest.raises(ConfigError, match=r"output_options\.language_model\.name"):
+        run_benchmark(config(tmp_path, strategies=["alps"],
+                             output_options={"language_model": {"name": "masked_lmm"}}), progress=False)

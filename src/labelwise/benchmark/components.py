@@ -38,6 +38,9 @@ MODEL_FACTORIES: dict[str, ComponentEntry] = {
     "transformer_tagger": ComponentEntry("labelwise.models.hf_token_classification", "TransformerTagger", ("tagging",)),
     "bilstm_crf": ComponentEntry("labelwise.models.bilstm_crf", "BiLSTMCRFTagger", ("tagging",)),
     "seq2seq": ComponentEntry("labelwise.models.hf_seq2seq", "TransformerSeq2Seq", ("seq2seq",)),
+    # A helper for output_options.language_model (ALPS beside any classifier), not a task model.
+    "masked_lm": ComponentEntry("labelwise.models.masked_lm", "MaskedLanguageModel",
+                                ("classification", "tagging", "seq2seq")),
 }
 
 SUBSAMPLERS: dict[str, ComponentEntry] = {

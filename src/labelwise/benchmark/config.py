@@ -153,6 +153,9 @@ def config_from_dict(raw: Any, *, check_files: bool = True, check_components: bo
     output_options = raw.get("output_options") or {}
     if not isinstance(output_options, dict):
         raise ConfigError(f"output_options: expected a mapping, got {_type(output_options)}.")
+    for key, value in output_options.items():
+        if isinstance(value, dict) and "name" in value and check_components:
+            resolve_class("model", str(value["name"]), field=f"output_options.{key}.name", task=task)
     cold_start = raw.get("cold_start", "random")
     if not isinstance(cold_start, str):
         raise ConfigError(f"cold_start: expected a strategy name, got {_type(cold_start)}.")
@@ -192,6 +195,20 @@ def validate_components(config: BenchmarkConfig) -> None:
     if config.subsampling is not None:
         cls = resolve_class("subsampler", config.subsampling.name, field="subsampling.name")
         check_params(cls, config.subsampling.params, field="subsampling.params")
+
+
+def build_output_options(config: BenchmarkConfig, seed: int) -> dict[str, Any]:
+    """``output_options`` with every ``{name, params}`` mapping built as a component, e.g.
+    ``language_model: {name: masked_lm, params: {mlm_steps: 200}}`` for ALPS."""
+    options: dict[str, Any] = {}
+    for key, value in config.output_options.items():
+        if isinstance(value, dict) and "name" in value:
+            params = {"random_state": seed, **dict(value.get("params") or {})}
+            options[key] = build("model", str(value["name"]), params, field=f"output_options.{key}",
+                                 task=config.task)
+        else:
+            options[key] = value
+    return options
 
 
 def build_model(config: BenchmarkConfig, random_state: int) -> Any:

@@ -24,6 +24,7 @@ from tqdm.auto import tqdm
 from labelwise.benchmark.config import (
     BenchmarkConfig,
     build_model,
+    build_output_options,
     build_subsampler,
     load_config,
     resolve_data_path,
@@ -190,7 +191,7 @@ def run_one(config: BenchmarkConfig, pool: Any, test: Any, strategy_index: int, 
     model = build_model(config, random_state=seed)
     learner = ActiveLearner(model, pool, get_strategy(spec.name, **spec.params), random_state=rng,
                             cold_start=config.cold_start, subsampler=build_subsampler(config),
-                            output_options=config.output_options)
+                            output_options=build_output_options(config, seed))
     tokens = isinstance(pool, TaggingDataset)
     query_budget = _budget(config.query, pool)
 

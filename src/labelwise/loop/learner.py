@@ -19,7 +19,7 @@ from labelwise.errors import DataError, SelectionError
 from labelwise.loop.history import IterationRecord
 from labelwise.loop.schedule import StrategySchedule
 from labelwise.models.base import is_fitted
-from labelwise.outputs import ModelOutputs
+from labelwise.outputs import ModelOutputs, known_outputs
 from labelwise.strategies import QueryContext, QueryStrategy, Selection, get_strategy
 
 STATE_FILE = "state.json"
@@ -76,6 +76,7 @@ class ActiveLearner:
         self.history: list[IterationRecord] = []
         self.previous_scores = np.full(len(pool), np.nan)
         self._prepared = False
+        self._prepared_options: set[str] = set()
         self._train_seconds = 0.0
         self.last_outputs: ModelOutputs | None = None
 
@@ -143,6 +144,7 @@ class ActiveLearner:
                                           previous_scores=self.previous_scores, rng=self.rng),
                 dtype=np.int64,
             )
+        self._prepare_delegates(strategy)
         outputs = self._outputs()
         context = self._context(candidates)
         if unit == "tokens":
@@ -359,14 +361,20 @@ class ActiveLearner:
             self.model.fit(dataset)
 
     def _ensure_prepared(self) -> None:
-        if not self._prepared:
-            # The model, and any helper model given as an output option (a language model
-            # for ALPS), see the pool once: tokenization caches, MLM head training.
-            for component in (self.model, *self.output_options.values()):
-                if not isinstance(component, (str, int, float, bool, type(None))) and callable(
-                        getattr(component, "prepare", None)):
-                    component.prepare(self.pool.without_labels())
+        if not self._prepared and callable(getattr(self.model, "prepare", None)):
+            self.model.prepare(self.pool.without_labels())
         self._prepared = True
+
+    def _prepare_delegates(self, strategy: QueryStrategy) -> None:
+        """A helper model given as an output option (a language model for ALPS) sees the
+        pool once, when a strategy first needs it: its MLM head trains only if used."""
+        for kind in strategy.requires:
+            option = known_outputs()[kind].delegate_option if kind in known_outputs() else None
+            component = self.output_options.get(option) if option else None
+            if component is not None and option not in self._prepared_options:
+                if callable(getattr(component, "prepare", None)):
+                    component.prepare(self.pool.without_labels())
+                self._prepared_options.add(option)
 
     @property
     def model_is_fitted(self) -> bool:
