@@ -67,6 +67,13 @@ def test_surprisal_embeddings_shape_zeros_and_determinism(tiny_bert, ag_news):
     short = type(short)(("a short text",), None, short.label_names)
     row = model.surprisal_embeddings(short)[0]
     assert not row[6:].any()  # [CLS] a short text [SEP] -> 5 positions, zeros after
+    model._surprisal_memo.clear()  # recompute in another order and batching
     again = model.surprisal_embeddings(data.subset(np.arange(12)[::-1]))[::-1]
     np.testing.assert_allclose(again, embeddings, rtol=1e-4, atol=1e-5)
+    computed = []
+    original = model._compute_surprisal
+    model._compute_surprisal = lambda texts: computed.extend(texts) or original(texts)
+    extra = type(short)(("a short text", "another new text"), None, short.label_names)
+    model.surprisal_embeddings(extra)  # the LM is fixed: only the unseen text is computed
+    assert computed == ["another new text"]
     assert model.predict(data).shape == (12,)

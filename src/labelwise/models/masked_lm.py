@@ -196,6 +196,7 @@ class MaskedLanguageModel:
     def prepare(self, pool: Any) -> None:
         """Load the MLM and train its head on the pool's texts (``mlm_steps`` steps)."""
         self._load()
+        self._surprisal_memo = {}
         self.mlm_losses_: list[float] = []
         if self.mlm_steps > 0:
             texts = [t for t in pool.inputs if isinstance(t, str) and t.strip()]
@@ -222,13 +223,25 @@ class MaskedLanguageModel:
         return np.full(len(dataset), self.majority_label_, dtype=np.int64)
 
     def surprisal_embeddings(self, dataset: Any) -> np.ndarray:
-        """ALPS surprisal embeddings ``(n, max_length)`` float32 (see the class docs)."""
-        import torch
+        """ALPS surprisal embeddings ``(n, max_length)`` float32 (see the class docs).
 
-        self._load()
+        The language model does not change during AL, so each text's vector is computed
+        once and remembered (until ``prepare`` trains the head again)."""
         texts = list(dataset.inputs)
         if any(not isinstance(t, str) for t in texts):
             raise DataError("surprisal embeddings need texts (a classification or seq2seq dataset).")
+        memo = self.__dict__.setdefault("_surprisal_memo", {})
+        missing = list(dict.fromkeys(t for t in texts if t not in memo))
+        if missing:
+            memo.update(zip(missing, self._compute_surprisal(missing), strict=True))
+        if not texts:
+            return np.zeros((0, self.max_length), dtype=np.float32)
+        return np.stack([memo[t] for t in texts])
+
+    def _compute_surprisal(self, texts: list[str]) -> np.ndarray:
+        import torch
+
+        self._load()
         result = np.zeros((len(texts), self.max_length), dtype=np.float32)
         order = np.argsort([-len(t) for t in texts], kind="stable")
         self.module_.eval()
