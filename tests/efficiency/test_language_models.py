@@ -73,7 +73,7 @@ def test_surprisal_embeddings_shape_zeros_and_determinism(tiny_bert, ag_news):
     computed = []
     original = model._compute_surprisal
     model._compute_surprisal = lambda texts: computed.extend(texts) or original(texts)
-    extra = type(short)(("a short text", "another new text"), None, short.label_names)
+    extra = type(short)((data.inputs[3], "another new text"), None, short.label_names)
     model.surprisal_embeddings(extra)  # the LM is fixed: only the unseen text is computed
     assert computed == ["another new text"]
     assert model.predict(data).shape == (12,)
