@@ -59,7 +59,8 @@ def main() -> None:
     parser.add_argument("--warm-start", action="store_true",
                         help="first train the model to write each pool email's opening words (label-free "
                              "Lead warm-up, labelwise.plasm.warm_start_seq2seq), then run AL from it")
-    parser.add_argument("--warm-start-epochs", type=int, default=2)
+    parser.add_argument("--warm-start-epochs", type=int, default=3)
+    parser.add_argument("--warm-start-learning-rate", type=float, default=5e-4)
     parser.add_argument("--warm-start-dir", default=None,
                         help="folder for the warmed-up model (reused when it exists); default under the temp dir")
     parser.add_argument("--out", default="docs/results/summarization")
@@ -82,9 +83,10 @@ def main() -> None:
             result = warm_start_seq2seq(
                 pool.without_labels(), folder, args.model, epochs=args.warm_start_epochs,
                 max_source_length=args.max_source_length, max_target_length=args.max_target_length,
-                batch_size=args.batch_size, learning_rate=args.learning_rate, num_beams=args.num_beams, progress=True)
+                batch_size=args.batch_size, learning_rate=args.warm_start_learning_rate, num_beams=args.num_beams,
+                progress=False)
             args.warm_note = (f"Lead warm-up on the {len(pool)} unlabeled pool emails (no labels): "
-                              f"{args.warm_start_epochs} epochs, {result.seconds:.0f} s; held-out token loss "
+                              f"{args.warm_start_epochs} epochs at lr {args.warm_start_learning_rate}, {result.seconds:.0f} s; held-out token loss "
                               f"{result.loss_before:.2f} → {result.loss_after:.2f}.")
         else:
             args.warm_note = f"Lead warm-up reused from {folder}."

@@ -67,3 +67,14 @@ def test_a_local_bart_folder_fine_tunes_generates_and_scores_consistently(tiny_b
     # Greedy output's own score equals the teacher-forced log-probability of that output.
     rescored = model.sequence_log_prob(pairs.sources, texts)
     np.testing.assert_allclose(scores, rescored, atol=0.15)
+
+
+def test_bert2bert_new_decoder_weights_start_from_self_attention_and_an_identity_head():
+    network = TransformerSeq2Seq(max_source_length=16, random_state=0).network_
+    for layer in network.decoder.bert.encoder.layer:
+        for name in ("query", "key", "value"):
+            torch.testing.assert_close(getattr(layer.crossattention.self, name).weight,
+                                       getattr(layer.attention.self, name).weight)
+        torch.testing.assert_close(layer.crossattention.output.dense.weight, layer.attention.output.dense.weight)
+    dense = network.decoder.cls.predictions.transform.dense
+    torch.testing.assert_close(dense.weight, torch.eye(dense.weight.shape[0]))

@@ -124,6 +124,7 @@ class TransformerSeq2Seq:
                 path = default_encoder_path()
                 tokenizer = AutoTokenizer.from_pretrained(path)
                 network = EncoderDecoderModel.from_encoder_decoder_pretrained(path, path)
+                _initialise_new_decoder_weights(network)
             else:
                 path = resolve_model_path(self.model_name_or_path)
                 tokenizer = AutoTokenizer.from_pretrained(path)
@@ -455,6 +456,38 @@ class TransformerSeq2Seq:
     def clone(self) -> TransformerSeq2Seq:
         """An unfitted model with the same parameters."""
         return type(self)(**self._params())
+
+
+def _initialise_new_decoder_weights(network: Any) -> None:
+    """Give a BERT2BERT decoder's new weights a useful start instead of random ones.
+
+    The encoder checkpoint has no cross-attention and (for sentence-transformers) no LM
+    head transform. Each cross-attention block starts as a copy of its layer's
+    self-attention, so decoder states attend to the (same-space) encoder states of
+    similar tokens from the first step, and the head's transform starts as the identity,
+    so logits begin as similarities to the tied token embeddings. With random ones a
+    CPU-sized fine-tune leaves the decoder ignoring the source.
+    """
+    import torch
+
+    decoder = network.decoder
+    layers = getattr(getattr(getattr(decoder, "bert", None), "encoder", None), "layer", None)
+    if layers is None:
+        return  # not a BERT-style decoder: keep what transformers built
+    with torch.no_grad():
+        for layer in layers:
+            cross = getattr(layer, "crossattention", None)
+            if cross is None:
+                continue
+            for name in ("query", "key", "value"):
+                getattr(cross.self, name).load_state_dict(getattr(layer.attention.self, name).state_dict())
+            cross.output.load_state_dict(layer.attention.output.state_dict())
+        transform = getattr(getattr(getattr(decoder, "cls", None), "predictions", None), "transform", None)
+        if transform is not None:
+            transform.dense.weight.copy_(torch.eye(transform.dense.weight.shape[0]))
+            transform.dense.bias.zero_()
+            transform.LayerNorm.weight.fill_(1.0)
+            transform.LayerNorm.bias.zero_()
 
 
 def _load_seq2seq_network(path: str) -> Any:
