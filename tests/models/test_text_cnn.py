@@ -126,3 +126,25 @@ def test_multi_label_data_gives_sigmoid_outputs(data):
     with torch.no_grad():
         expected = torch.sigmoid(model.module_.classifier(features)).numpy()
     np.testing.assert_allclose(model.predict_proba(test), expected, atol=1e-6)
+
+
+def test_joint_outputs_equal_the_separate_calls_and_take_one_forward_pass(fitted, data):
+    from labelwise.outputs import ModelOutputs
+
+    pool, _ = data
+    joint = fitted.joint_outputs(pool, ["probabilities", "embeddings", "last_layer_features"])
+    np.testing.assert_allclose(joint["probabilities"], fitted.predict_proba(pool), atol=1e-6)
+    np.testing.assert_allclose(joint["embeddings"], fitted.embed(pool), atol=1e-6)
+    np.testing.assert_allclose(joint["last_layer_features"], fitted.last_layer_features(pool), atol=1e-6)
+
+    passes = []
+    original = fitted._run
+    fitted._run = lambda dataset, want, n_samples=0: passes.append(tuple(want)) or original(dataset, want, n_samples)
+    try:
+        outputs = ModelOutputs(fitted, pool, expected=("probabilities", "embeddings"))
+        outputs.get("probabilities", np.arange(10, 30))
+        outputs.get("embeddings", np.arange(10, 30))  # filled by the same pass
+        outputs.get("embeddings", np.arange(0, 5))  # new rows: a pass of their own
+    finally:
+        fitted._run = original
+    assert [set(p) for p in passes] == [{"probabilities", "embeddings"}] * 2

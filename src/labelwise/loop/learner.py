@@ -145,7 +145,7 @@ class ActiveLearner:
                 dtype=np.int64,
             )
         self._prepare_delegates(strategy)
-        outputs = self._outputs()
+        outputs = self._outputs(expected=_required_kinds(strategy))
         context = self._context(candidates)
         if unit == "tokens":
             selection = self._select_tokens(strategy, outputs, int(k), context)
@@ -194,11 +194,11 @@ class ActiveLearner:
         return Selection(selection.indices[:keep], selection.scores[:keep],
                          selection.candidate_indices, selection.candidate_scores)
 
-    def _outputs(self) -> ModelOutputs:
+    def _outputs(self, expected: Sequence[str] = ()) -> ModelOutputs:
         self._ensure_prepared()
         options = dict(self.output_options)
         options.setdefault("random_state", derive_seed(self.rng))
-        self.last_outputs = ModelOutputs(self.model, self.pool, options=options)
+        self.last_outputs = ModelOutputs(self.model, self.pool, options=options, expected=expected)
         return self.last_outputs
 
     def _context(self, candidates: np.ndarray) -> QueryContext:
@@ -451,6 +451,15 @@ class ActiveLearner:
     def __repr__(self) -> str:
         return (f"ActiveLearner({type(self.model).__name__}, pool={self.n_pool}, labeled={len(self._labels)}, "
                 f"iteration={self.iteration}, schedule={self.schedule!r})")
+
+
+def _required_kinds(strategy: Any) -> tuple[str, ...]:
+    """The output kinds a strategy reads, including those of a wrapped base strategy."""
+    kinds = list(getattr(strategy, "requires", ()))
+    base = getattr(strategy, "base", None)
+    if base is not None and not isinstance(base, str):
+        kinds += [k for k in getattr(base, "requires", ()) if k not in kinds]
+    return tuple(kinds)
 
 
 def _is_json_value(value: Any) -> bool:

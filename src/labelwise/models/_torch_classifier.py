@@ -307,6 +307,20 @@ class TorchTextClassifier(BaseEstimator):
 
         return torch.sigmoid(logits) if self.multi_label_ else torch.softmax(logits, dim=-1)
 
+    #: output kinds one forward pass yields together (see ``joint_outputs``).
+    joint_output_kinds = ("probabilities", "embeddings", "last_layer_features")
+
+    def joint_outputs(self, dataset: Any, kinds: Sequence[str]) -> dict[str, np.ndarray]:
+        """Several of ``probabilities``, ``embeddings`` and ``last_layer_features`` from ONE
+        forward pass over ``dataset`` (ModelOutputs uses it when a strategy needs more than
+        one of them, halving inference for BADGE, CAL, Cluster-Margin, ...)."""
+        names = {"probabilities": "probabilities", "embeddings": "embeddings", "last_layer_features": "features"}
+        unknown = [kind for kind in kinds if kind not in names]
+        if unknown:
+            raise ValueError(f"joint_outputs cannot compute {unknown}; it computes {sorted(names)}.")
+        results = self._run(dataset, tuple(names[kind] for kind in kinds))
+        return {kind: results[names[kind]] for kind in kinds}
+
     def predict_proba(self, dataset: Any) -> np.ndarray:
         """Class probabilities ``(n, n_classes)`` float32: softmax rows summing to 1, or
         independent sigmoids for multi-label data. Columns follow ``label_names_``."""

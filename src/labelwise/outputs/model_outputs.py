@@ -39,12 +39,16 @@ class ModelOutputs:
         options: Mapping[str, Any] | None = None,
         batch_rows: int = 16384,
         progress: bool = False,
+        expected: Sequence[str] = (),
     ) -> None:
         self.model = model
         self.pool = pool
         self.options = dict(options or {})
         self.batch_rows = batch_rows
         self.progress = progress
+        #: kinds the caller will ask for (a strategy's ``requires``): a model that computes
+        #: several kinds in one forward pass (``joint_outputs``) fills them together.
+        self.expected = tuple(expected)
         self._arrays: dict[str, Any] = {}
         self._computed: dict[str, np.ndarray] = {}
         #: kinds whose every row is computed: ``get`` skips the per-row check for them.
@@ -118,6 +122,19 @@ class ModelOutputs:
             return np.zeros(len(positions), dtype=bool)
         return self._computed[kind][np.asarray(positions, dtype=np.int64)]
 
+    def _joint_kinds(self, kind: str, missing: np.ndarray) -> list[str]:
+        """``kind`` plus every expected kind the model computes in the same forward pass
+        and that is missing for all of ``missing``'s rows; empty when not applicable."""
+        joint = getattr(self.model, "joint_output_kinds", ())
+        if kind not in joint or not callable(getattr(self.model, "joint_outputs", None)):
+            return []
+        kinds = [kind]
+        for other in self.expected:
+            if other != kind and other in joint and other not in kinds and not (
+                    other in self._computed and self._computed[other][missing].any()):
+                kinds.append(other)
+        return kinds if len(kinds) > 1 else []
+
     def _compute(self, kind: str, positions: np.ndarray) -> None:
         spec = output_kind(kind)
         if self.model is None:
@@ -125,6 +142,16 @@ class ModelOutputs:
         computed = self._computed.get(kind)
         missing = positions if computed is None else positions[~computed[positions]]
         missing = np.unique(missing)
+        kinds = self._joint_kinds(kind, missing)
+        if kinds:
+            started = time.perf_counter()
+            for start in range(0, len(missing), self.batch_rows):
+                rows = missing[start : start + self.batch_rows]
+                values = self.model.joint_outputs(self.pool.subset(rows), kinds)
+                for name in kinds:
+                    self._store(name, rows, values[name])
+            self.seconds[kind] = self.seconds.get(kind, 0.0) + time.perf_counter() - started
+            return
         started = time.perf_counter()
         chunks = []
         for start in range(0, len(missing), self.batch_rows):
