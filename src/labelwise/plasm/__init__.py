@@ -19,7 +19,6 @@ _LAZY = {
     "adapt_encoder": "labelwise.plasm.domain_adaptation",
     "DomainAdaptationResult": "labelwise.plasm.domain_adaptation",
     "warm_start_seq2seq": "labelwise.plasm.domain_adaptation",
-    "Seq2SeqWarmStartResult": "labelwise.plasm.domain_adaptation",
     "lead_pseudo_summary": "labelwise.plasm.domain_adaptation",
     "distill_transformer": "labelwise.plasm.distillation",
     "DistillationResult": "labelwise.plasm.distillation",

@@ -105,29 +105,9 @@ def lead_pseudo_summary(text: str, max_words: int = 8) -> str:
     return ""
 
 
-@dataclass
-class Seq2SeqWarmStartResult:
-    """Where the warmed-up seq2seq model went and how its loss on the Lead task moved.
-
-    Attributes:
-        path: the saved folder (a ``TransformerSeq2Seq.save`` folder; pass it as
-            ``model_name_or_path``).
-        loss_before: mean token loss on held-out Lead pairs before training.
-        loss_after: the same after training.
-        losses: training loss per step.
-        seconds: training time.
-    """
-
-    path: str
-    loss_before: float
-    loss_after: float
-    losses: list[float] = field(default_factory=list)
-    seconds: float = 0.0
-
-
 def warm_start_seq2seq(pool: Any, output_dir: str | Path, model_name_or_path: str | None = None, *,
                        max_words: int = 8, epochs: int = 1, max_rows: int | None = None, eval_size: int = 64,
-                       random_state: int = 0, **model_params: Any) -> Seq2SeqWarmStartResult:
+                       random_state: int = 0, **model_params: Any) -> DomainAdaptationResult:
     """Train a seq2seq model to write each pool source's first words (its Lead
     pseudo-summary) and save it to ``output_dir``. No labels are used.
 
@@ -138,7 +118,8 @@ def warm_start_seq2seq(pool: Any, output_dir: str | Path, model_name_or_path: st
     Real seq2seq checkpoints (BART, T5, PEGASUS) already generate and do not need it.
 
     ``model_params`` go to :class:`~labelwise.models.TransformerSeq2Seq` (lengths, batch
-    size, learning rate, device).
+    size, learning rate, device). The result's losses are mean token losses on held-out
+    Lead pairs, and ``path`` a ``TransformerSeq2Seq.save`` folder.
     """
     import numpy as np
 
@@ -164,4 +145,4 @@ def warm_start_seq2seq(pool: Any, output_dir: str | Path, model_name_or_path: st
     seconds = time.perf_counter() - started
     after = -float(np.mean(model.sequence_log_prob(held_sources, held_targets)))
     path = model.save(output_dir)
-    return Seq2SeqWarmStartResult(str(path), before, after, list(model.loss_history_), seconds)
+    return DomainAdaptationResult(str(path), before, after, list(model.loss_history_), [], seconds)
