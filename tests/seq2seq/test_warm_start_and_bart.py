@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 
 from labelwise.data import Seq2SeqDataset, load_aeslc_sample
-from labelwise.plasm.domain_adaptation import lead_pseudo_summary
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 from labelwise.models import TransformerSeq2Seq  # noqa: E402
+from labelwise.models.hf_seq2seq import lead_pseudo_summary  # noqa: E402
 from labelwise.models.pretrained import default_encoder_path  # noqa: E402
 from labelwise.plasm.domain_adaptation import warm_start_seq2seq  # noqa: E402
 
@@ -78,3 +78,26 @@ def test_bert2bert_new_decoder_weights_start_from_self_attention_and_an_identity
         torch.testing.assert_close(layer.crossattention.output.dense.weight, layer.attention.output.dense.weight)
     dense = network.decoder.cls.predictions.transform.dense
     torch.testing.assert_close(dense.weight, torch.eye(dense.weight.shape[0]))
+
+
+@pytest.mark.slow
+def test_lead_warm_up_in_prepare_is_cached_per_pool_and_every_fit_starts_from_it():
+    from labelwise.models import hf_seq2seq
+
+    train, _ = load_aeslc_sample()
+    pool = train.subset(range(24)).without_labels()
+    params = dict(max_source_length=24, max_target_length=8, batch_size=8, epochs=1, num_beams=1,
+                  lead_warm_up_epochs=3, lead_max_words=5, random_state=3)
+    leads = [lead_pseudo_summary(s, 5) for s in pool.sources]
+    first = TransformerSeq2Seq(**params)
+    before = first.sequence_log_prob(pool.sources, leads).mean()
+    hf_seq2seq._LEAD_WARMED.clear()
+    first.prepare(pool)
+    after = first.sequence_log_prob(pool.sources, leads).mean()  # the network holds the warmed weights
+    assert after > before + 0.5
+    second = TransformerSeq2Seq(**params)
+    second.prepare(pool)  # same pool and settings: no second warm-up
+    assert len(hf_seq2seq._LEAD_WARMED) == 1 and second._initial_state is first._initial_state
+    second.fit(train.subset(range(2)))
+    second._network.load_state_dict(second._initial_state)
+    np.testing.assert_allclose(second.sequence_log_prob(pool.sources, leads).mean(), after, rtol=1e-5)

@@ -19,7 +19,7 @@ _LAZY = {
     "adapt_encoder": "labelwise.plasm.domain_adaptation",
     "DomainAdaptationResult": "labelwise.plasm.domain_adaptation",
     "warm_start_seq2seq": "labelwise.plasm.domain_adaptation",
-    "lead_pseudo_summary": "labelwise.plasm.domain_adaptation",
+    "lead_pseudo_summary": "labelwise.models.hf_seq2seq",
     "distill_transformer": "labelwise.plasm.distillation",
     "DistillationResult": "labelwise.plasm.distillation",
     "train_student": "labelwise.plasm.distillation",

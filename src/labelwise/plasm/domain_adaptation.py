@@ -24,7 +24,6 @@ References:
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -92,19 +91,6 @@ def adapt_encoder(pool: Any, output_dir: str | Path, model_name_or_path: str | N
     return DomainAdaptationResult(str(output), before, after, losses, missing, seconds)
 
 
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+|\n+")
-
-
-def lead_pseudo_summary(text: str, max_words: int = 8) -> str:
-    """The first non-empty sentence of ``text``, cut to ``max_words`` words: the Lead
-    baseline of summarization, used as a label-free training target."""
-    for sentence in _SENTENCE_END.split(text):
-        words = sentence.split()
-        if words:
-            return " ".join(words[:max_words])
-    return ""
-
-
 def warm_start_seq2seq(pool: Any, output_dir: str | Path, model_name_or_path: str | None = None, *,
                        max_words: int = 8, epochs: int = 1, max_rows: int | None = None, eval_size: int = 64,
                        random_state: int = 0, **model_params: Any) -> DomainAdaptationResult:
@@ -125,6 +111,7 @@ def warm_start_seq2seq(pool: Any, output_dir: str | Path, model_name_or_path: st
 
     from labelwise.data import Seq2SeqDataset
     from labelwise.models import TransformerSeq2Seq
+    from labelwise.models.hf_seq2seq import lead_pseudo_summary
 
     sources = [s for s in pool.sources if isinstance(s, str) and s.strip()]
     targets = [lead_pseudo_summary(s, max_words) for s in sources]
