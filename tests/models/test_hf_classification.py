@@ -208,3 +208,16 @@ def test_fine_tuning_minilm_on_the_sample_beats_chance_clearly():
     model = TransformerClassifier(max_length=64, epochs=4, batch_size=16, learning_rate=1e-4, random_state=0)
     accuracy = float((model.fit(labeled).predict(held_out) == held_out.labels).mean())
     assert accuracy > 0.5, accuracy  # chance is 0.25 (4 balanced classes)
+
+
+def test_head_learning_rate_applies_to_the_classifier_head_only(data):
+    pool, _ = data
+    model = TransformerClassifier(**{**TINY, "learning_rate": 1e-4}, head_learning_rate=3e-3)
+    model.fit(pool.subset(range(16)))
+    module = model.module_
+    head = {id(p) for p in module.classifier.parameters()}
+    groups = model._parameter_groups(module)
+    rates = {id(p): g.get("lr", model.learning_rate) for g in groups for p in g["params"]}
+    assert {rates[i] for i in head} == {3e-3}
+    assert {rate for pid, rate in rates.items() if pid not in head} == {1e-4}
+    assert len(rates) == sum(1 for p in module.parameters() if p.requires_grad)  # every weight in one group

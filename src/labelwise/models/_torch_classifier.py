@@ -198,17 +198,23 @@ class TorchTextClassifier(BaseEstimator):
         return F.cross_entropy(logits, labels)
 
     def _parameter_groups(self, module: Any) -> list[dict[str, Any]]:
-        """No weight decay on biases and normalisation weights (as in BERT's recipe)."""
-        decay, no_decay = [], []
+        """No weight decay on biases and normalisation weights (as in BERT's recipe); the
+        classification head at ``head_learning_rate`` when one is set."""
+        head_rate = getattr(self, "head_learning_rate", None)
+        head = {id(p) for p in self._embedding_source(module).parameters()} if head_rate is not None else set()
+        groups: dict[tuple[bool, bool], list[Any]] = {}
         for name, parameter in module.named_parameters():
             if not parameter.requires_grad:
                 continue
-            if parameter.ndim < 2 or "norm" in name.lower() or name.endswith(".bias"):
-                no_decay.append(parameter)
-            else:
-                decay.append(parameter)
-        return [{"params": decay, "weight_decay": self.weight_decay},
-                {"params": no_decay, "weight_decay": 0.0}]
+            no_decay = parameter.ndim < 2 or "norm" in name.lower() or name.endswith(".bias")
+            groups.setdefault((id(parameter) in head, no_decay), []).append(parameter)
+        result = []
+        for (in_head, no_decay), parameters in sorted(groups.items()):
+            group = {"params": parameters, "weight_decay": 0.0 if no_decay else self.weight_decay}
+            if in_head:
+                group["lr"] = head_rate
+            result.append(group)
+        return result
 
     def _uses_fp16(self) -> bool:
         import torch

@@ -52,6 +52,10 @@ class TransformerClassifier(TorchTextClassifier):
         inference_batch_size: batch size for every inference output.
         epochs: training epochs.
         learning_rate: peak AdamW learning rate.
+        head_learning_rate: peak learning rate of the new classification head (None: the
+            same as the encoder). With a few dozen labels an AL fit takes only a handful of
+            steps; a head rate ~10x the encoder's (e.g. 1e-3 vs 1e-4) lets the random head
+            fit in those steps while the pretrained encoder moves gently.
         weight_decay: AdamW weight decay (not applied to biases and LayerNorm).
         warmup_ratio: fraction of the steps spent warming up linearly.
         dropout: override the model's dropout probabilities (None keeps the config's).
@@ -87,6 +91,7 @@ class TransformerClassifier(TorchTextClassifier):
         checkpoint_dir: str | os.PathLike | None = None,
         random_state: Any = 0,
         progress: bool = False,
+        head_learning_rate: float | None = None,
     ) -> None:
         self.model_name_or_path = model_name_or_path
         self.max_length = max_length
@@ -102,6 +107,7 @@ class TransformerClassifier(TorchTextClassifier):
         self.checkpoint_dir = checkpoint_dir
         self.random_state = random_state
         self.progress = progress
+        self.head_learning_rate = head_learning_rate
 
     # ---- tokenizer -------------------------------------------------------------------------
     def _model_path(self) -> str:
