@@ -29,6 +29,7 @@ from labelwise.benchmark.config import (
     load_config,
     resolve_data_path,
 )
+from labelwise.benchmark.simulation import query_teach_evaluate
 from labelwise.data.datasets import TaggingDataset, gold_labels
 from labelwise.errors import ConfigError, DataError
 from labelwise.loop import ActiveLearner, initial_indices
@@ -219,19 +220,10 @@ def run_one(config: BenchmarkConfig, pool: Any, test: Any, strategy_index: int, 
         if remaining == 0:
             break
         yield current
-        if config.query.unit == "tokens":
-            selection = learner.query(query_budget, unit="tokens")
-        else:
-            selection = learner.query(min(query_budget, remaining))
-        history = learner.history[-1]
-        started = time.perf_counter()
-        learner.teach(selection.indices, gold_labels(pool, selection.indices))
-        train = time.perf_counter() - started
-        started = time.perf_counter()
-        metrics = _metrics(learner.model, test)
-        durations = {"train": train, "inference": history.durations.get("inference", 0.0),
-                     "selection": history.durations.get("selection", 0.0),
-                     "evaluation": time.perf_counter() - started}
+        tokens_unit = config.query.unit == "tokens"
+        selection, metrics, durations = query_teach_evaluate(
+            learner, pool, test, query_budget if tokens_unit else min(query_budget, remaining),
+            "tokens" if tokens_unit else "instances")
         current = record(iteration, selection.indices, durations, metrics)
     current["final"] = True
     yield current

@@ -27,6 +27,24 @@ class SimulationRecord:
     selected: list[int] = field(default_factory=list)
 
 
+def query_teach_evaluate(learner: ActiveLearner, pool: Any, test: Any, k: int,
+                         unit: str = "instances") -> tuple[Any, dict[str, float], dict[str, float]]:
+    """One simulated AL iteration: query ``k`` (in ``unit``), label from the gold oracle,
+    retrain, evaluate. Returns the selection, the test metrics and the seconds per phase
+    (inference, selection, train, evaluation)."""
+    selection = learner.query(k, unit=unit)
+    history = learner.history[-1]
+    started = time.perf_counter()
+    learner.teach(selection.indices, gold_labels(pool, selection.indices))
+    train_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    metrics = {key: float(value) for key, value in evaluate(learner.model, test).items()}
+    durations = {"inference": history.durations.get("inference", 0.0),
+                 "selection": history.durations.get("selection", 0.0),
+                 "train": train_seconds, "evaluation": time.perf_counter() - started}
+    return selection, metrics, durations
+
+
 def simulate(
     model_factory: Callable[[], Any],
     pool: Any,
@@ -70,15 +88,7 @@ def simulate(
     for iteration in range(1, iterations + 1):
         if len(learner.unlabeled_indices) == 0:
             break
-        selection = learner.query(min(query_size, len(learner.unlabeled_indices)) if unit == "instances" else query_size,
-                                  unit=unit)
-        record = learner.history[-1]
-        train_started = time.perf_counter()
-        learner.teach(selection.indices, gold_labels(pool, selection.indices))
-        train_seconds = time.perf_counter() - train_started
-        evaluation_started = time.perf_counter()
-        metrics = evaluate(learner.model, test)
-        durations = {"inference": record.durations["inference"], "selection": record.durations["selection"],
-                     "train": train_seconds, "evaluation": time.perf_counter() - evaluation_started}
+        k = min(query_size, len(learner.unlabeled_indices)) if unit == "instances" else query_size
+        selection, metrics, durations = query_teach_evaluate(learner, pool, test, k, unit)
         yield SimulationRecord(name, seed, iteration, len(learner.labeled_indices), metrics, durations,
                                [int(i) for i in selection.indices])
