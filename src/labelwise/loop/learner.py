@@ -368,8 +368,9 @@ class ActiveLearner:
     def _prepare_delegates(self, strategy: QueryStrategy) -> None:
         """A helper model given as an output option (a language model for ALPS) sees the
         pool once, when a strategy first needs it: its MLM head trains only if used."""
-        for kind in strategy.requires:
-            option = known_outputs()[kind].delegate_option if kind in known_outputs() else None
+        kinds = known_outputs()
+        for kind in _required_kinds(strategy):
+            option = kinds[kind].delegate_option if kind in kinds else None
             component = self.output_options.get(option) if option else None
             if component is not None and option not in self._prepared_options:
                 if callable(getattr(component, "prepare", None)):
@@ -400,7 +401,7 @@ class ActiveLearner:
             "schedule": [[start, strategy.name, _jsonable_params(strategy)] for start, strategy in self.schedule.phases],
             "cold_start": [self.cold_start.name, _jsonable_params(self.cold_start)],
             # Objects among the options (a language model) are not saved: pass them again to load().
-            "output_options": {k: v for k, v in self.output_options.items() if _is_json_value(v)},
+            "output_options": _json_items(self.output_options),
             "retrain": self.retrain,
             "prepared": self._prepared,
         }
@@ -462,12 +463,16 @@ def _required_kinds(strategy: Any) -> tuple[str, ...]:
     return tuple(kinds)
 
 
-def _is_json_value(value: Any) -> bool:
-    try:
-        json.dumps(value)
-    except (TypeError, ValueError):
-        return False
-    return True
+def _json_items(mapping: Mapping[str, Any]) -> dict[str, Any]:
+    """The items whose values JSON can write (objects such as models are left out)."""
+    items = {}
+    for key, value in mapping.items():
+        try:
+            json.dumps(value)
+        except TypeError:
+            continue
+        items[key] = value
+    return items
 
 
 def _as_schedule(strategy: Any) -> StrategySchedule:
@@ -502,14 +507,7 @@ def _restore_label(label: Any, pool: Any) -> Any:
 
 
 def _jsonable_params(strategy: QueryStrategy) -> dict[str, Any]:
-    params = {}
-    for key, value in strategy.get_params().items():
-        try:
-            json.dumps(value)
-        except TypeError:
-            continue
-        params[key] = value
-    return params
+    return _json_items(strategy.get_params())
 
 
 def _atomic_write(path: Path, text: str) -> None:

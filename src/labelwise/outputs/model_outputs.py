@@ -142,26 +142,21 @@ class ModelOutputs:
         computed = self._computed.get(kind)
         missing = positions if computed is None else positions[~computed[positions]]
         missing = np.unique(missing)
-        kinds = self._joint_kinds(kind, missing)
-        if kinds:
-            started = time.perf_counter()
-            for start in range(0, len(missing), self.batch_rows):
-                rows = missing[start : start + self.batch_rows]
-                values = self.model.joint_outputs(self.pool.subset(rows), kinds)
-                for name in kinds:
-                    self._store(name, rows, values[name])
-            self.seconds[kind] = self.seconds.get(kind, 0.0) + time.perf_counter() - started
-            return
+        joint = self._joint_kinds(kind, missing)
+        kinds = joint or [kind]
         started = time.perf_counter()
-        chunks = []
+        chunks: dict[str, list[Any]] = {name: [] for name in kinds}
         for start in range(0, len(missing), self.batch_rows):
-            rows = missing[start : start + self.batch_rows]
-            chunks.append(spec.produce(self.model, self.pool.subset(rows), **self.options))
+            subset = self.pool.subset(missing[start : start + self.batch_rows])
+            produced = (self.model.joint_outputs(subset, kinds) if joint
+                        else {kind: spec.produce(self.model, subset, **self.options)})
+            for name in kinds:
+                chunks[name].append(produced[name])
         self.seconds[kind] = self.seconds.get(kind, 0.0) + time.perf_counter() - started
-        if not chunks:
-            return
-        values = sp.vstack(chunks, format="csr") if sp.issparse(chunks[0]) else np.concatenate(chunks, axis=0)
-        self._store(kind, missing, values)
+        for name, parts in chunks.items():
+            if parts:
+                values = sp.vstack(parts, format="csr") if sp.issparse(parts[0]) else np.concatenate(parts, axis=0)
+                self._store(name, missing, values)
 
     def _store(self, kind: str, rows: np.ndarray, values: Any) -> None:
         n_pool = self.n_pool
