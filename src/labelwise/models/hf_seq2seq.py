@@ -49,6 +49,12 @@ def lead_pseudo_summary(text: str, max_words: int = 8) -> str:
     return ""
 
 
+def lead_pairs(sources: Sequence[Any], max_words: int = 8) -> list[tuple[str, str]]:
+    """(source, Lead pseudo-summary) for every text source that has one."""
+    pairs = [(s, lead_pseudo_summary(s, max_words)) for s in sources if isinstance(s, str)]
+    return [(s, t) for s, t in pairs if t]
+
+
 class TransformerSeq2Seq:
     """Fine-tune and query a Hugging Face encoder-decoder model.
 
@@ -187,8 +193,7 @@ class TransformerSeq2Seq:
         runs of one benchmark share it."""
         import hashlib
 
-        pairs = [(s, lead_pseudo_summary(s, self.lead_max_words)) for s in sources if isinstance(s, str)]
-        pairs = [(s, t) for s, t in pairs if t]
+        pairs = lead_pairs(sources, self.lead_max_words)
         if not pairs:
             return
         digest = hashlib.sha1("\x1f".join(s for s, _ in pairs).encode("utf-8")).hexdigest()

@@ -111,11 +111,9 @@ def warm_start_seq2seq(pool: Any, output_dir: str | Path, model_name_or_path: st
 
     from labelwise.data import Seq2SeqDataset
     from labelwise.models import TransformerSeq2Seq
-    from labelwise.models.hf_seq2seq import lead_pseudo_summary
+    from labelwise.models.hf_seq2seq import lead_pairs
 
-    sources = [s for s in pool.sources if isinstance(s, str) and s.strip()]
-    targets = [lead_pseudo_summary(s, max_words) for s in sources]
-    pairs = [(s, t) for s, t in zip(sources, targets, strict=True) if t]
+    pairs = lead_pairs(pool.sources, max_words)
     if len(pairs) < 2:
         raise DataError("the pool holds fewer than two non-empty sources to warm the seq2seq model up on.")
     rng = np.random.default_rng(random_state)
