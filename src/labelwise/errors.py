@@ -50,3 +50,8 @@ class SelectionError(LabelwiseError, ValueError):
 
 class NotFittedError(LabelwiseError, RuntimeError):
     """A model was asked for outputs before it was trained."""
+
+
+class LockedError(LabelwiseError, RuntimeError):
+    """Another process (or another object in this one) holds the lock on a store or output
+    folder; two writers would interleave their records."""

@@ -1,0 +1,58 @@
+import multiprocessing
+import os
+
+import pytest
+
+from labelwise._io import append_line_durably, atomic_write_text, exclusive_lock
+from labelwise.errors import LabelwiseError, LockedError
+
+
+def test_atomic_write_replaces_whole_file_and_leaves_no_temporary(tmp_path):
+    target = tmp_path / "state.json"
+    target.write_text("old")
+    atomic_write_text(target, "new content")
+    assert target.read_text() == "new content"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["state.json"]
+
+
+def test_append_line_durably_adds_newline(tmp_path):
+    path = tmp_path / "log.jsonl"
+    with open(path, "a", encoding="utf-8") as handle:
+        append_line_durably(handle, '{"a": 1}')
+        append_line_durably(handle, '{"a": 2}\n')
+    assert path.read_text() == '{"a": 1}\n{"a": 2}\n'
+
+
+def test_second_lock_in_same_process_is_refused_with_a_clear_error(tmp_path):
+    with exclusive_lock(tmp_path, "benchmark output folder"):
+        with pytest.raises(LockedError, match="benchmark output folder") as caught:
+            with exclusive_lock(tmp_path, "benchmark output folder"):
+                pass
+        assert isinstance(caught.value, LabelwiseError)
+        assert f"process {os.getpid()}" in str(caught.value)
+    with exclusive_lock(tmp_path, "benchmark output folder"):  # released: free again
+        pass
+
+
+def _hold_lock(path, started, release):
+    with exclusive_lock(path, "annotation store"):
+        started.set()
+        release.wait(10)
+
+
+def test_lock_held_by_another_process_is_refused_and_freed_when_it_exits(tmp_path):
+    store = tmp_path / "annotations.jsonl"
+    context = multiprocessing.get_context("spawn")
+    started, release = context.Event(), context.Event()
+    holder = context.Process(target=_hold_lock, args=(store, started, release))
+    holder.start()
+    try:
+        assert started.wait(30)
+        with pytest.raises(LockedError, match="annotation store"):
+            with exclusive_lock(store, "annotation store"):
+                pass
+    finally:
+        release.set()
+        holder.join(30)
+    with exclusive_lock(store, "annotation store"):
+        pass
