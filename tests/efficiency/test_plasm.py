@@ -4,7 +4,7 @@ import pytest
 from labelwise.data import ClassificationDataset, load_ag_news_sample
 from labelwise.errors import CapabilityError
 from labelwise.models import TfidfLogisticRegression
-from labelwise.plasm import plasm, select_pseudo_labels
+from labelwise.plasm import plasm, select_pseudo_labels, tracin_self_influence
 
 
 def _split():
@@ -107,3 +107,25 @@ def test_plasm_with_a_transformer_successor_uses_its_checkpoints(tiny_bert, tmp_
     assert len(result.model.checkpoints_) == 2
     outputs = model_checkpoint_outputs(result.model, pool)
     assert [round(o.learning_rate, 12) > 0 for o in outputs] == [True, True]
+
+
+def test_tracin_scores_pseudo_labels_under_a_successor_trained_on_them():
+    # "bank loan credit win win" is a business text whose only word the gold data knows is
+    # "win": the gold-only model labels it sport with confidence 0.68, more than it gives
+    # the ambiguous "team market" (about 0.5). A gold-only TracIn (a confidence filter)
+    # drops "team market"; trained on the pseudo-labels, the successor learns that
+    # bank/loan/credit mean business (8 pseudo-labelled rows), cannot fit the sport label
+    # of row 16, and TracIn drops that row, as in PLASM (Tsvigun et al. 2022).
+    texts = ["goal match team win"] * 6 + ["stock market shares profit"] * 6
+    acquired = ClassificationDataset(texts, np.array([0] * 6 + [1] * 6), ("sport", "business"))
+    pool = ClassificationDataset(["bank loan credit market"] * 8 + ["cup final cup team"] * 8
+                                 + ["bank loan credit win win", "team market"], None, ("sport", "business"))
+    result = plasm(acquired, pool, lambda: TfidfLogisticRegression(max_features=200, embedding_dim=2),
+                   pseudo_label_fraction=None, tracin_filter_fraction=0.06, random_state=0)
+    gold_probabilities = result.gold_model.predict_proba(pool)
+    assert result.pseudo_labels[16] == 0  # mislabeled: sport
+    assert gold_probabilities[16].max() > gold_probabilities[17].max() + 0.1  # gold model is sure of it
+    assert result.dropped_indices.tolist() == [16]
+    # the influence comes from the successor trained on gold + every pseudo-label
+    expected = tracin_self_influence(result.tracin_model, pool.subset(result.pseudo_indices), result.pseudo_labels)
+    assert np.allclose(result.self_influence, expected)

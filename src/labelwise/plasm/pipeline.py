@@ -3,9 +3,15 @@
 AL is run with a cheap acquisition model; the data it acquired then trains a bigger
 successor, which may fit that data worse than data it would have picked itself. PLASM
 (Tsvigun et al. 2022) closes the gap with pseudo-labels: train the successor on the gold
-data, label the unlabeled pool with it, drop the pseudo-labels TracIn marks as likely
-wrong (the highest self-influence), and train the successor on gold + cleaned pseudo
-labels.
+data, label the unlabeled pool with it, train the successor on gold + pseudo-labels and
+drop the pseudo-labels whose TracIn self-influence under *that* training is highest (the
+rows the successor struggles to fit: likely wrong labels), then train the successor on
+gold + cleaned pseudo-labels.
+
+Why TracIn runs on a second training: under the gold-only model every pseudo-label is
+its own argmax, so its self-influence only measures how unsure that model was (a
+confidence filter). Trained on the pseudo-labels, the successor meets labels that
+contradict the rest of the data, and those are the rows whose gradients stay large.
 
 References:
     Tsvigun et al. (2022). Towards Computationally Feasible Deep Active Learning.
@@ -24,7 +30,7 @@ import numpy as np
 
 from labelwise._random import RandomState, check_random_state, derive_seed
 from labelwise.data.datasets import ClassificationDataset
-from labelwise.errors import ConfigError, DataError
+from labelwise.errors import CapabilityError, ConfigError, DataError
 from labelwise.plasm.pseudo_label import select_pseudo_labels
 from labelwise.plasm.tracin import model_checkpoint_outputs, self_influence_last_layer
 
@@ -43,10 +49,12 @@ class PlasmResult:
         self_influence: TracIn self-influence of each pseudo-label, ``(m,)``.
         dropped_indices: pool positions whose pseudo-label TracIn dropped.
         kept_indices: pool positions whose pseudo-label was kept (in ``dataset`` order).
-        timings: seconds per phase (``train_gold``, ``pseudo_label``, ``tracin``,
-            ``train_final``, ``total``).
+        timings: seconds per phase (``train_gold``, ``pseudo_label``, ``train_pseudo``,
+            ``tracin``, ``train_final``, ``total``).
         gold_model: the successor trained on the gold rows only (what one would use
             without PLASM), kept for comparison.
+        tracin_model: the successor trained on gold + every pseudo-label, whose
+            checkpoints TracIn read (``None`` when no TracIn filtering ran).
     """
 
     model: Any
@@ -59,11 +67,39 @@ class PlasmResult:
     kept_indices: np.ndarray
     timings: dict[str, float] = field(default_factory=dict)
     gold_model: Any = None
+    tracin_model: Any = None
 
 
 def _set_seed(model: Any, seed: int) -> None:
     if hasattr(model, "random_state"):
         model.random_state = seed
+
+
+def _train(successor_factory: Callable[[], Any], seed: int, all_texts: ClassificationDataset,
+           training: ClassificationDataset, *, needs_tracin: bool = False) -> Any:
+    model = successor_factory()
+    if needs_tracin and not callable(getattr(model, "last_layer_features", None)):
+        # Refuse before any training, not after two of them.
+        raise CapabilityError(
+            f"TracIn filtering needs last_layer_features() from the successor; {type(model).__name__} "
+            "has none. Use a model that exposes the input of its final linear layer, or pass "
+            "tracin_filter_fraction=0."
+        )
+    _set_seed(model, seed)
+    if callable(getattr(model, "prepare", None)):
+        model.prepare(all_texts)
+    model.fit(training)
+    return model
+
+
+def _gold_plus_pseudo(acquired: ClassificationDataset, unlabeled: ClassificationDataset,
+                      indices: np.ndarray, labels: np.ndarray) -> ClassificationDataset:
+    """The gold rows first (labels unchanged), then pool rows ``indices`` with ``labels``."""
+    return ClassificationDataset(
+        acquired.texts + tuple(unlabeled.texts[i] for i in indices),
+        np.concatenate([np.asarray(acquired.labels, dtype=np.int64), np.asarray(labels, dtype=np.int64)]),
+        acquired.label_names,
+    )
 
 
 def plasm(
@@ -93,9 +129,10 @@ def plasm(
         confidence_threshold: minimum predicted-class probability, or ``None``.
         tracin_filter_fraction: fraction of the pseudo-labels with the highest
             self-influence dropped (0 skips TracIn).
-        checkpoints: ``"model"`` uses the gold-trained successor's own checkpoints
-            (or the final weights); a list of checkpoint records overrides them.
-        random_state: seeds both trainings.
+        checkpoints: ``"model"`` uses the checkpoints (or the final weights) of the
+            successor trained on gold + all pseudo-labels; a list of checkpoint records
+            (to load into that successor's ``module_``) overrides them.
+        random_state: seeds the trainings.
 
     Returns:
         :class:`PlasmResult`; ``result.dataset`` holds every gold label unchanged.
@@ -116,11 +153,8 @@ def plasm(
     total_started = time.perf_counter()
 
     started = time.perf_counter()
-    model = successor_factory()
-    _set_seed(model, derive_seed(rng))
-    if callable(getattr(model, "prepare", None)):
-        model.prepare(all_texts)
-    model.fit(acquired)
+    model = _train(successor_factory, derive_seed(rng), all_texts, acquired,
+                   needs_tracin=float(tracin_filter_fraction) > 0)
     timings["train_gold"] = time.perf_counter() - started
 
     started = time.perf_counter()
@@ -128,32 +162,30 @@ def plasm(
                                   top_fraction=pseudo_label_fraction, per_class=per_class)
     timings["pseudo_label"] = time.perf_counter() - started
 
-    started = time.perf_counter()
     influence = np.zeros(len(chosen), dtype=np.float64)
     keep = np.ones(len(chosen), dtype=bool)
     n_drop = int(round(float(tracin_filter_fraction) * len(chosen)))
+    tracin_model = None
+    timings["train_pseudo"] = timings["tracin"] = 0.0
     if n_drop > 0:
+        started = time.perf_counter()
+        pseudo_training = _gold_plus_pseudo(acquired, unlabeled, chosen.indices, chosen.labels)
+        tracin_model = _train(successor_factory, derive_seed(rng), all_texts, pseudo_training)
+        timings["train_pseudo"] = time.perf_counter() - started
+        started = time.perf_counter()
         records = None if isinstance(checkpoints, str) else checkpoints
-        outputs = model_checkpoint_outputs(model, unlabeled.subset(chosen.indices), records)
+        outputs = model_checkpoint_outputs(tracin_model, unlabeled.subset(chosen.indices), records)
         influence = self_influence_last_layer(outputs, chosen.labels)
         drop = np.lexsort((chosen.indices, -influence))[:n_drop]
         keep[drop] = False
-    timings["tracin"] = time.perf_counter() - started
+        timings["tracin"] = time.perf_counter() - started
 
     kept = chosen.indices[keep]
-    kept_labels = chosen.labels[keep]
-    combined = ClassificationDataset(
-        acquired.texts + tuple(unlabeled.texts[i] for i in kept),
-        np.concatenate([np.asarray(acquired.labels, dtype=np.int64), kept_labels]),
-        acquired.label_names,
-    )
+    combined = _gold_plus_pseudo(acquired, unlabeled, kept, chosen.labels[keep])
     started = time.perf_counter()
-    final = successor_factory()
-    _set_seed(final, derive_seed(rng))
-    if callable(getattr(final, "prepare", None)):
-        final.prepare(all_texts)
-    final.fit(combined)
+    final = _train(successor_factory, derive_seed(rng), all_texts, combined)
     timings["train_final"] = time.perf_counter() - started
     timings["total"] = time.perf_counter() - total_started
     return PlasmResult(final, combined, len(acquired), chosen.indices, chosen.labels, influence,
-                       np.sort(chosen.indices[~keep]), kept, timings, gold_model=model)
+                       np.sort(chosen.indices[~keep]), kept, timings, gold_model=model,
+                       tracin_model=tracin_model)
