@@ -89,7 +89,10 @@ def test_bald_ranks_disagreement_above_plain_high_entropy():
     mc = np.stack([agreeing_but_uncertain, disagreeing, confident]).astype(np.float32)
     outputs = ModelOutputs.from_arrays(mc_probabilities=mc, probabilities=mc.mean(axis=1))
     assert get_strategy("bald").select(outputs, 1, ctx(3)).indices.tolist() == [1]
-    assert get_strategy("entropy").select(outputs, 1, ctx(3)).indices.tolist() == [0]
+    # Entropy cannot tell rows 0 and 1 apart (same mean prediction): a tie, broken at random.
+    entropy = get_strategy("entropy").select(outputs, 1, ctx(3))
+    assert entropy.indices.tolist() in ([0], [1])
+    assert entropy.candidate_scores[0] == pytest.approx(entropy.candidate_scores[1])
 
 
 def test_batchbald_avoids_the_duplicate_that_top_k_bald_takes():
@@ -98,7 +101,7 @@ def test_batchbald_avoids_the_duplicate_that_top_k_bald_takes():
     confident = np.tile([[0.97, 0.03]], (8, 1))
     mc = np.stack([a, a, b, confident, confident]).astype(np.float32)
     outputs = ModelOutputs.from_arrays(mc_probabilities=mc)
-    assert get_strategy("bald").select(outputs, 2, ctx(5)).indices.tolist() == [0, 1]
+    assert sorted(get_strategy("bald").select(outputs, 2, ctx(5)).indices.tolist()) == [0, 1]  # tied
     assert get_strategy("batchbald").select(outputs, 2, ctx(5)).indices.tolist() == [0, 2]
     sampled = get_strategy("batchbald", max_configurations=2, n_sampled_configurations=4000)
     assert sampled.select(outputs, 2, ctx(5)).indices.tolist() == [0, 2]

@@ -114,7 +114,7 @@ def test_missing_probabilities_give_capability_error():
 def test_nan_scores_are_reported_not_sorted_last():
     broken = PROBABILITIES.copy()
     broken[3] = np.nan
-    with pytest.raises(SelectionError, match="non-finite score at pool position 3"):
+    with pytest.raises(SelectionError, match="'probabilities' holds nan at pool position 3"):
         select("entropy", 1, probabilities=broken)
 
 

@@ -14,9 +14,17 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import numpy as np
+import scipy.sparse as sp
 
 from labelwise._random import RandomState, check_random_state
-from labelwise.errors import SelectionError
+from labelwise.errors import CapabilityError, SelectionError
+
+#: rows inspected to tell softmax rows (sum 1) from independent per-label probabilities.
+MULTI_LABEL_CHECK_ROWS = 4096
+#: output kinds whose last axis is a distribution over classes.
+PROBABILITY_KINDS = ("probabilities", "mc_probabilities")
+#: output kinds holding log probabilities, where -inf (probability 0) is a valid value.
+LOG_PROBABILITY_KINDS = ("sequence_scores", "mc_sequence_scores", "best_path_log_probability")
 
 
 @dataclass(frozen=True)
@@ -72,6 +80,13 @@ class QueryContext:
         iteration: number of the AL iteration (0 = first query).
         token_counts: tokens per pool position ``(n_pool,)`` for token budgets, or None.
         n_classes: number of classes for classification, or None.
+        multi_label: True when each row may carry several labels (independent sigmoid
+            probabilities), False when the classes are exclusive (softmax), None when the
+            caller does not say (the pool's ``multi_label`` flag, 2-D labels or the row sums
+            of the probabilities then decide).
+
+    Construction validates the positions: candidates must be unique pool positions that
+    are not labeled, so a strategy can never return a row twice or re-query a label.
     """
 
     n_pool: int
@@ -82,6 +97,33 @@ class QueryContext:
     iteration: int = 0
     token_counts: np.ndarray | None = None
     n_classes: int | None = None
+    multi_label: bool | None = None
+
+    def __post_init__(self) -> None:
+        self.labeled_indices = _positions(self.labeled_indices, "labeled_indices", self.n_pool)
+        self.candidate_indices = _positions(self.candidate_indices, "candidate_indices", self.n_pool)
+        n_pool = int(self.n_pool)
+        labeled_counts = np.bincount(self.labeled_indices, minlength=n_pool)
+        if len(self.labeled_indices) and labeled_counts.max() > 1:
+            position = int(np.flatnonzero(labeled_counts > 1)[0])
+            raise SelectionError(
+                f"QueryContext: labeled_indices lists pool position {position} more than once; "
+                "pass each labeled position once."
+            )
+        candidate_counts = np.bincount(self.candidate_indices, minlength=n_pool)
+        if len(self.candidate_indices) and candidate_counts.max() > 1:
+            position = int(np.flatnonzero(candidate_counts > 1)[0])
+            raise SelectionError(
+                f"QueryContext: candidate_indices lists pool position {position} more than once; "
+                "pass each candidate once (e.g. np.unique(candidates))."
+            )
+        overlap = np.flatnonzero((labeled_counts > 0) & (candidate_counts > 0))
+        if len(overlap):
+            raise SelectionError(
+                f"QueryContext: pool position {int(overlap[0])} is both labeled and a candidate "
+                f"({len(overlap)} such positions); candidates must be unlabeled positions "
+                "(e.g. np.setdiff1d(candidates, labeled_indices))."
+            )
 
     @classmethod
     def build(
@@ -109,6 +151,129 @@ class QueryContext:
         return mask
 
 
+def _positions(values: Any, field_name: str, n_pool: int) -> np.ndarray:
+    """``values`` as a 1-D int64 array of positions in ``[0, n_pool)``, or SelectionError."""
+    array = np.asarray(values)
+    if array.size == 0:
+        return np.empty(0, dtype=np.int64)
+    if array.ndim != 1 or array.dtype.kind not in "iu":
+        raise SelectionError(
+            f"QueryContext: {field_name} must be a 1-D array of integer pool positions, "
+            f"got shape {array.shape} of {array.dtype}."
+        )
+    array = array.astype(np.int64, copy=False)
+    low, high = int(array.min()), int(array.max())
+    if low < 0 or high >= n_pool:
+        bad = low if low < 0 else high
+        raise SelectionError(
+            f"QueryContext: {field_name} holds position {bad}, outside the pool [0, {n_pool}); "
+            "positions index the pool the outputs were computed on."
+        )
+    return array
+
+
+def multi_label_signal(outputs: Any, context: QueryContext) -> bool | None:
+    """Whether the task is multi-label, from the most explicit signal there is: the
+    context's ``multi_label``, then the pool's ``multi_label`` flag (a classification
+    dataset), then the model's fitted ``multi_label_``, then the shape of the labels
+    (indicator rows are 2-D). None when nothing says; the probabilities' row sums then
+    decide (:func:`looks_multi_label`)."""
+    if context.multi_label is not None:
+        return bool(context.multi_label)
+    for owner, attribute in ((getattr(outputs, "pool", None), "multi_label"),
+                             (getattr(outputs, "model", None), "multi_label_")):
+        flag = getattr(owner, attribute, None) if owner is not None else None
+        if isinstance(flag, (bool, np.bool_)):
+            return bool(flag)
+    labels = context.labels
+    if isinstance(labels, np.ndarray) and labels.size and labels.dtype != object:
+        return labels.ndim == 2
+    return None
+
+
+def looks_multi_label(probabilities: np.ndarray) -> bool:
+    """True when rows of ``probabilities`` ``(n, ..., C)`` do not sum to 1 (independent
+    sigmoids). An evenly spaced sample of at most ``MULTI_LABEL_CHECK_ROWS`` rows decides, so
+    the check costs O(1) on a million-row pool."""
+    if len(probabilities) == 0:
+        return False
+    step = max(1, len(probabilities) // MULTI_LABEL_CHECK_ROWS)
+    sums = np.asarray(probabilities[::step], dtype=np.float32).sum(axis=-1)
+    return not np.allclose(sums, 1.0, atol=1e-2)
+
+
+def _first_non_finite(values: Any, allow_minus_infinity: bool = False) -> tuple[int, float] | None:
+    """``(row, value)`` of the first NaN or infinite entry of a float array (dense or
+    sparse), or None. One reduction over the data; the element-wise scan runs only when
+    that reduction is not finite. ``allow_minus_infinity`` accepts ``-inf`` (a log
+    probability of 0)."""
+    if sp.issparse(values):
+        data = values.data
+        if data.dtype.kind != "f" or np.isfinite(data.sum()):
+            return None
+        bad_entries = np.flatnonzero(~np.isfinite(data))
+        if not len(bad_entries):
+            return None
+        row = int(np.searchsorted(values.tocsr().indptr, bad_entries[0], side="right") - 1)
+        return row, float(data[bad_entries[0]])
+    if not isinstance(values, np.ndarray) or values.dtype.kind != "f" or values.size == 0:
+        return None  # texts and per-sentence object rows are not checked here
+    if np.isfinite(values.sum()):
+        return None
+    bad = np.isnan(values) | (values == np.inf) if allow_minus_infinity else ~np.isfinite(values)
+    rows = bad.reshape(len(values), -1).any(axis=1)
+    if not rows.any():  # the sum overflowed, or -inf is allowed here
+        return None
+    row = int(np.flatnonzero(rows)[0])
+    entries = np.atleast_1d(values[row])
+    return row, float(entries[np.atleast_1d(bad[row])][0])
+
+
+class CheckedOutputs:
+    """The view of :class:`~labelwise.outputs.ModelOutputs` a strategy selects from: every
+    array it reads is checked once, where it is read, so no strategy can choose a NaN row
+    or fail deep inside scikit-learn. Non-finite values raise :class:`SelectionError`
+    naming the output kind and the pool position; sigmoid rows handed to a softmax-only
+    strategy raise :class:`CapabilityError`. Everything else is delegated unchanged; the
+    arrays are never copied."""
+
+    def __init__(self, outputs: Any, strategy: QueryStrategy, multi_label: bool | None) -> None:
+        self.outputs = outputs
+        self.strategy = strategy
+        self.multi_label = multi_label
+
+    def get(self, kind: str, positions: Sequence[int] | np.ndarray | None = None) -> Any:
+        values = self.outputs.get(kind, positions)
+        bad = _first_non_finite(values, allow_minus_infinity=kind in LOG_PROBABILITY_KINDS)
+        if bad is not None:
+            row, value = bad
+            position = row if positions is None else int(np.asarray(positions).reshape(-1)[row])
+            raise SelectionError(
+                f"strategy {self.strategy.name!r}: output {kind!r} holds {value} at pool position {position}. "
+                "Fix: the model produced non-finite values (a diverged fit, an overflow in float16, an empty "
+                "input); retrain it, or leave that position out of the candidates."
+            )
+        if (kind in PROBABILITY_KINDS and not self.strategy.supports_multi_label and self.multi_label is None
+                and isinstance(values, np.ndarray) and values.dtype.kind == "f" and looks_multi_label(values)):
+            raise _multi_label_error(self.strategy, f"the rows of {kind!r} do not sum to 1")
+        return values
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.outputs, name)
+
+    def __repr__(self) -> str:
+        return f"CheckedOutputs({self.outputs!r})"
+
+
+def _multi_label_error(strategy: QueryStrategy, evidence: str) -> CapabilityError:
+    return CapabilityError(
+        f"strategy {strategy.name!r} needs exclusive classes (softmax probabilities), but this task is "
+        f"multi-label ({evidence}). Fix: use an uncertainty strategy that handles independent labels "
+        "('least_confidence', 'entropy', 'breaking_ties'), 'random', or an embedding strategy "
+        "('coreset', 'bert_km')."
+    )
+
+
 class QueryStrategy(ABC):
     """Base class. Subclasses set ``name`` and ``requires`` and implement ``_select``.
 
@@ -123,10 +288,26 @@ class QueryStrategy(ABC):
     cold_start: ClassVar[bool] = False
     #: the tasks whose outputs the strategy understands.
     tasks: ClassVar[tuple[str, ...]] = ("classification",)
+    #: False for strategies whose math assumes one label per row (a softmax over exclusive
+    #: classes): they refuse multi-label (independent sigmoid) outputs with CapabilityError.
+    supports_multi_label: ClassVar[bool] = True
 
     def select(self, outputs: Any, k: int, context: QueryContext) -> Selection:
+        if isinstance(outputs, CheckedOutputs):  # a strategy delegating to another one
+            outputs = outputs.outputs
+        multi_label = multi_label_signal(outputs, context) if outputs is not None else context.multi_label
+        if multi_label and not self.supports_multi_label:
+            raise _multi_label_error(self, "the pool or the context says multi_label=True")
+        if outputs is not None:
+            outputs = CheckedOutputs(outputs, self, multi_label)
         self.check(outputs, k, context)
         selection = self._select(outputs, int(k), context)
+        indices = selection.indices
+        if len(indices) != k or len(np.unique(indices)) != k:
+            raise SelectionError(
+                f"strategy {self.name!r} returned {len(np.unique(indices))} unique of {len(indices)} rows "
+                f"for k={k}; this is a bug in the strategy, please report it."
+            )
         return selection
 
     def check(self, outputs: Any, k: int, context: QueryContext) -> None:
@@ -171,22 +352,40 @@ class ScoringStrategy(QueryStrategy):
                 f"{self.name}: non-finite score at pool position {int(context.candidate_indices[bad])}; "
                 "check the model outputs for NaN."
             )
-        chosen = top_k(scores, k)
+        chosen = top_k(scores, k, context.rng)
         return Selection(context.candidate_indices[chosen], scores[chosen], context.candidate_indices, scores)
 
 
-def top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Positions (into ``scores``) of the k largest, best first; ties go to the lower
-    position so results never depend on sort stability. O(m + k log k)."""
+def top_k(scores: np.ndarray, k: int, rng: np.random.Generator | None = None) -> np.ndarray:
+    """Positions (into ``scores``) of the k largest, best first. O(m + k log k).
+
+    Ties are broken by ``rng`` (the run's generator), so an untrained model whose scores
+    are all equal does not always query positions 0..k-1; the same generator state gives
+    the same result. Only the group tied at the boundary of the top k is drawn from, and
+    equal scores inside the result are ordered at random. Without ``rng`` ties go to the
+    lower position.
+    """
     m = scores.shape[0]
     if k >= m:
-        return np.lexsort((np.arange(m), -scores))
-    # Partition so the k largest come last; resolve ties at the boundary by position.
+        return _best_first(np.arange(m), scores, rng)
+    # Partition so the k largest come last; resolve ties at the boundary.
     part = np.argpartition(scores, m - k)[m - k :]
     threshold = scores[part].min()
     if np.count_nonzero(scores >= threshold) == k:  # no tie crosses the boundary
-        return part[np.lexsort((part, -scores[part]))]
+        return _best_first(part, scores, rng)
     above = np.flatnonzero(scores > threshold)
-    ties = np.flatnonzero(scores == threshold)[: k - len(above)]
-    chosen = np.concatenate([above, ties])
-    return chosen[np.lexsort((chosen, -scores[chosen]))]
+    tied = np.flatnonzero(scores == threshold)
+    needed = k - len(above)
+    tied = tied[:needed] if rng is None else rng.choice(tied, needed, replace=False)
+    return _best_first(np.concatenate([above, tied]), scores, rng)
+
+
+def _best_first(chosen: np.ndarray, scores: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:
+    """``chosen`` ordered by decreasing score; equal scores by position, or at random."""
+    values = scores[chosen]
+    tie_order = chosen
+    if rng is not None:
+        ordered = np.sort(values)
+        if len(ordered) > 1 and (ordered[1:] == ordered[:-1]).any():
+            tie_order = rng.permutation(len(chosen))
+    return chosen[np.lexsort((tie_order, -values))]

@@ -30,6 +30,7 @@ class BALD(ScoringStrategy):
     """
 
     requires = ("mc_probabilities",)
+    supports_multi_label = False
 
     def score(self, outputs: Any, context: QueryContext) -> np.ndarray:
         return heuristics.bald(outputs.get("mc_probabilities", context.candidate_indices))
@@ -55,6 +56,7 @@ class BatchBALD(QueryStrategy):
     """
 
     requires = ("mc_probabilities",)
+    supports_multi_label = False
 
     def __init__(self, max_configurations: int = 4096, n_sampled_configurations: int = 1000,
                  candidate_pool_size: int = 2000) -> None:

@@ -69,6 +69,7 @@ class CAL(ScoringStrategy):
     """
 
     requires = ("embeddings", "probabilities")
+    supports_multi_label = False
 
     def __init__(self, n_neighbors: int = 10) -> None:
         self.n_neighbors = n_neighbors

@@ -14,12 +14,17 @@ from typing import Any
 import numpy as np
 
 from labelwise.strategies import scores as heuristics
-from labelwise.strategies.base import QueryContext, ScoringStrategy, Selection
+from labelwise.strategies.base import (
+    MULTI_LABEL_CHECK_ROWS,
+    QueryContext,
+    ScoringStrategy,
+    Selection,
+    looks_multi_label,
+    multi_label_signal,
+)
 from labelwise.strategies.registry import register_strategy
 
 ALL_TASKS = ("classification", "tagging", "seq2seq")
-#: rows inspected to tell softmax rows (sum 1) from independent per-label probabilities.
-MULTI_LABEL_CHECK_ROWS = 4096
 
 
 @register_strategy("random", "random_sampling", "rand")
@@ -48,20 +53,16 @@ class _ProbabilityStrategy(ScoringStrategy):
 
     def score(self, outputs: Any, context: QueryContext) -> np.ndarray:
         probabilities = outputs.get("probabilities", context.candidate_indices)
-        if self._is_multi_label(probabilities):
+        if self._is_multi_label(outputs, context, probabilities):
             per_label = self.score_binary(np.asarray(probabilities, dtype=np.float32))
             return per_label.max(axis=1) if self.multi_label_reduction == "max" else per_label.mean(axis=1)
         return self.score_probabilities(probabilities)
 
-    def _is_multi_label(self, probabilities: np.ndarray) -> bool:
+    def _is_multi_label(self, outputs: Any, context: QueryContext, probabilities: np.ndarray) -> bool:
         if self.multi_label is not None:
             return self.multi_label
-        # Rows of a softmax sum to 1; independent sigmoids in general do not. An evenly
-        # spaced sample of rows decides, so the check costs O(1) on a million-row pool.
-        probabilities = np.asarray(probabilities)
-        step = max(1, len(probabilities) // MULTI_LABEL_CHECK_ROWS)
-        sums = np.asarray(probabilities[::step], dtype=np.float32).sum(axis=1)
-        return bool(sums.size) and not np.allclose(sums, 1.0, atol=1e-2)
+        signal = multi_label_signal(outputs, context)  # the pool's flag, the context, 2-D labels
+        return signal if signal is not None else looks_multi_label(np.asarray(probabilities))
 
     def score_probabilities(self, probabilities: np.ndarray) -> np.ndarray:
         raise NotImplementedError
@@ -108,4 +109,4 @@ class BreakingTies(_ProbabilityStrategy):
         return -np.abs(2.0 * probabilities - 1.0)
 
 
-__all__ = ["BreakingTies", "Entropy", "LeastConfidence", "RandomSampling", "Selection"]
+__all__ = ["MULTI_LABEL_CHECK_ROWS", "BreakingTies", "Entropy", "LeastConfidence", "RandomSampling", "Selection"]
