@@ -31,6 +31,7 @@ class ClusterMargin(QueryStrategy):
     """
 
     requires = ("embeddings", "probabilities")
+    supports_multi_label = False
 
     def __init__(self, margin_factor: float = 10.0, distance_threshold: float | None = None,
                  n_clusters: int | None = None, max_cluster_rows: int = 5000) -> None:

@@ -57,6 +57,7 @@ class ExpectedGradientLength(ScoringStrategy):
     """
 
     requires = ("probabilities", "last_layer_features")
+    supports_multi_label = False
 
     def score(self, outputs: Any, context: QueryContext) -> np.ndarray:
         probabilities = np.asarray(outputs.get("probabilities", context.candidate_indices), dtype=np.float64)
@@ -85,6 +86,7 @@ class BADGE(QueryStrategy):
     """
 
     requires = ("probabilities", "last_layer_features")
+    supports_multi_label = False
 
     def _select(self, outputs: Any, k: int, context: QueryContext) -> Selection:
         candidates = context.candidate_indices
@@ -139,6 +141,7 @@ class BAIT(QueryStrategy):
     """
 
     requires = ("probabilities", "last_layer_features")
+    supports_multi_label = False
 
     def __init__(self, feature_dim: int = 16, regularisation: float = 1.0, oversampling: float = 2.0,
                  candidate_pool_size: int = 2000) -> None:
