@@ -15,7 +15,7 @@ from typing import Any
 import yaml
 
 from labelwise.benchmark.components import build, check_params, is_path_spec, resolve_class
-from labelwise.errors import ConfigError
+from labelwise.errors import CapabilityError, ConfigError
 
 TASKS = ("classification", "tagging", "seq2seq")
 SIZE_MODES = ("percent", "count", "one_per_class")
@@ -195,6 +195,67 @@ def validate_components(config: BenchmarkConfig) -> None:
     if config.subsampling is not None:
         cls = resolve_class("subsampler", config.subsampling.name, field="subsampling.name")
         check_params(cls, config.subsampling.params, field="subsampling.params")
+    check_capabilities(config, model_cls)
+
+
+def _strategy_kinds(strategy: Any) -> list[str]:
+    """The outputs a strategy reads, with those of a wrapped base strategy (AcTune, SEALS)."""
+    kinds = list(getattr(strategy, "requires", ()))
+    base = getattr(strategy, "base_strategy", None)
+    base = base() if callable(base) else getattr(strategy, "base", None)
+    if base is not None and not isinstance(base, str):
+        kinds += [kind for kind in getattr(base, "requires", ()) if kind not in kinds]
+    return kinds
+
+
+def check_capabilities(config: BenchmarkConfig, model_cls: type) -> None:
+    """Refuse, before any work, a strategy whose outputs the model cannot compute (e.g. BALD's
+    MC-dropout probabilities from TF-IDF + LR), naming ``strategies[i]`` and the fix.
+
+    Checked on the model's class (a capability is a method), so nothing is built or loaded.
+    """
+    from labelwise.outputs import model_can_produce
+    from labelwise.strategies import available_strategies, get_strategy
+
+    delegates: dict[str, Any] = {}
+    for key, value in config.output_options.items():
+        if isinstance(value, dict) and "name" in value:
+            delegates[key] = resolve_class("model", str(value["name"]), field=f"output_options.{key}.name",
+                                           task=config.task)
+        else:
+            delegates[key] = value
+    served = None
+    for i, spec in enumerate(config.strategies):
+        try:
+            strategy = get_strategy(spec.name, **spec.params)
+            kinds = _strategy_kinds(strategy)
+        except CapabilityError:
+            raise
+        except Exception as error:  # a bad base name or parameter value
+            raise ConfigError(f"strategies[{i}]: building {spec.name!r} failed ({type(error).__name__}: "
+                              f"{error}).") from None
+        missing = [kind for kind in kinds if not model_can_produce(model_cls, kind, delegates)]
+        if not missing:
+            continue
+        if served is None:
+            served = []
+            for name in available_strategies(config.task):
+                try:
+                    candidate = get_strategy(name)
+                except Exception:  # noqa: BLE001 - a strategy needing parameters is not suggested
+                    continue
+                if all(model_can_produce(model_cls, kind, delegates) for kind in _strategy_kinds(candidate)):
+                    served.append(name)
+        from labelwise.outputs import known_outputs
+
+        kinds_info = known_outputs()
+        helpers = sorted({kinds_info[k].delegate_option for k in missing
+                          if k in kinds_info and kinds_info[k].delegate_option})
+        helper = "".join(f", or give 'output_options.{h}: {{name: masked_lm}}'" for h in helpers)
+        raise CapabilityError(
+            f"strategies[{i}]: {spec.display!r} needs {missing}, which the model {config.model.name!r} "
+            f"({model_cls.__name__}) cannot compute. Fix: remove it from 'strategies:'{helper}, or choose "
+            f"a model that provides them. Strategies this model serves: {', '.join(served)}.")
 
 
 def build_output_options(config: BenchmarkConfig, seed: int) -> dict[str, Any]:

@@ -45,6 +45,8 @@ def summarise(records: Sequence[dict[str, Any]], metric: str, iterations: Sequen
     values = _by_run(records, metric)
     strategies = list(dict.fromkeys(r["strategy"] for r in records))
     all_iterations = sorted({r["iteration"] for r in records})
+    if iterations is not None:
+        iterations = _checked_iterations(iterations, all_iterations)
     if iterations is None:
         if len(all_iterations) <= 6:
             iterations = all_iterations
@@ -65,6 +67,27 @@ def summarise(records: Sequence[dict[str, Any]], metric: str, iterations: Sequen
         row.append(mean_ci([scale * float(np.mean(list(runs.values()))) for runs in seeds.values()], confidence))
         cells[name] = row
     return strategies, columns, cells
+
+
+def _checked_iterations(iterations: Sequence[int], recorded: Sequence[int]) -> list[int]:
+    """``iterations`` when every one is recorded; else a ConfigError naming the option."""
+    chosen = list(iterations)
+    unknown = [it for it in chosen if isinstance(it, bool) or not isinstance(it, (int, np.integer))
+               or it not in recorded]
+    if not chosen or unknown:
+        what = f"{', '.join(map(str, unknown))} {'is' if len(unknown) == 1 else 'are'} not recorded" \
+            if unknown else "the list is empty"
+        raise ConfigError(f"--iterations (iterations=): {what}; the records hold iterations "
+                          f"{_ranges(recorded)}. Fix: choose columns among those, e.g. "
+                          f"--iterations {','.join(map(str, [recorded[0], recorded[-1]]))}.")
+    return chosen
+
+
+def _ranges(values: Sequence[int]) -> str:
+    values = sorted(values)
+    if values and values == list(range(values[0], values[-1] + 1)):
+        return f"{values[0]} to {values[-1]}"
+    return ", ".join(map(str, values))
 
 
 def bold_mask(cells: dict[str, list[tuple[float, float]]]) -> dict[str, list[bool]]:
@@ -128,6 +151,9 @@ def write_report(folder: str | Path, *, metric: str | None = None, iterations: S
                  confidence: float = 0.95) -> Path:
     """Write ``report.md``, ``learning_curve.png`` and ``durations.png`` into ``folder``."""
     folder = Path(folder)
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"{str(folder)!r} is a file, not a benchmark output folder. Fix: give the folder "
+                          "named by 'output:' in the config (it holds records.jsonl).")
     records = read_records(folder)
     if not records:
         raise ConfigError(f"{str(folder)!r}: no records found; run 'labelwise benchmark CONFIG.yaml' first.")

@@ -2,16 +2,18 @@
 
 ``records.jsonl`` in the output folder gets one JSON line per (strategy, seed, iteration),
 flushed and fsynced as soon as it is evaluated. Re-running the same config skips finished
-(strategy, seed) runs; a run that was cut off half-way is restarted from scratch (the run is
-deterministic given its seed), after its partial records are removed, so the final records
-equal those of an uninterrupted run. The resolved config is saved as ``config.yaml``; a
-different config never runs into the same folder.
+(strategy, seed) runs; a run that was cut off half-way, or whose records have a gap (a corrupt
+line the user deleted), is restarted from scratch (the run is deterministic given its seed),
+after its records are removed, so the final records equal those of an uninterrupted run. The
+resolved config is saved as ``config.yaml`` once the data has loaded; a different config never
+runs into the same folder. The folder is locked for the whole run: a second run into it gets
+:class:`~labelwise.errors.LockedError` at once.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -21,6 +23,7 @@ import numpy as np
 import yaml
 from tqdm.auto import tqdm
 
+from labelwise._io import append_line_durably, atomic_write_text, exclusive_lock
 from labelwise.benchmark.config import (
     BenchmarkConfig,
     build_model,
@@ -110,7 +113,7 @@ def read_records(folder: str | Path, *, repair: bool = False) -> list[dict[str, 
     """The records in ``folder/records.jsonl``. A last line cut off by a kill is ignored
     (and, with ``repair=True``, removed from the file); a corrupt line elsewhere is an error."""
     path = Path(folder) / RECORDS_FILE
-    if not path.exists():
+    if not path.is_file():
         return []
     raw = path.read_bytes()
     records: list[dict[str, Any]] = []
@@ -129,51 +132,81 @@ def read_records(folder: str | Path, *, repair: bool = False) -> list[dict[str, 
                     with open(path, "r+b") as handle:
                         handle.truncate(offset)
                 break
-            raise DataError(f"corrupt record ({error.msg}).", path=str(path), line=number,
-                            fix="delete that line; the run it belongs to is redone on the next start.") from None
+            raise DataError(f"corrupt record ({error.msg}){_run_of(line)}.", path=str(path), line=number,
+                            fix="delete that line; on the next start the (strategy, seed) run it belonged "
+                                "to has a gap, so all of that run's records are dropped and the run is "
+                                "redone from its seed.") from None
         offset += len(line) + 1
     return records
 
 
-def _append(path: Path, record: dict[str, Any]) -> None:
-    with open(path, "a", encoding="utf-8") as handle:
-        handle.write(json.dumps(record, sort_keys=True) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
+def _run_of(line: bytes) -> str:
+    """`` of run (strategy, seed)`` when the corrupt line still shows them, else ''."""
+    text = line.decode("utf-8", errors="replace")
+    strategy = re.search(r'"strategy": "((?:[^"\\]|\\.)*)"', text)
+    seed = re.search(r'"seed": (-?\d+)', text)
+    if strategy and seed:
+        return f" of run ({strategy.group(1)}, seed {seed.group(1)})"
+    return ""
+
+
+def complete_runs(records: list[dict[str, Any]]) -> set[tuple[str, int]]:
+    """The (strategy, seed) runs whose records are whole: one final record and exactly one
+    record for every iteration from 0 to the final one. A run with a gap (a deleted corrupt
+    line) or a duplicate is incomplete and is redone from scratch."""
+    iterations: dict[tuple[str, int], list[int]] = {}
+    finals: dict[tuple[str, int], list[int]] = {}
+    for record in records:
+        key = (record["strategy"], record["seed"])
+        iterations.setdefault(key, []).append(int(record["iteration"]))
+        if record.get("final"):
+            finals.setdefault(key, []).append(int(record["iteration"]))
+    return {key for key, last in finals.items()
+            if len(last) == 1 and sorted(iterations[key]) == list(range(last[0] + 1))}
 
 
 def _rewrite(path: Path, records: list[dict[str, Any]]) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        for record in records:
-            handle.write(json.dumps(record, sort_keys=True) + "\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+    atomic_write_text(path, "".join(json.dumps(record, sort_keys=True) + "\n" for record in records))
 
 
 def _normalised(data: Any) -> Any:
     return json.loads(json.dumps(data, sort_keys=True, default=list))
 
 
-def _check_or_save_config(config: BenchmarkConfig, folder: Path) -> None:
+def _check_config(config: BenchmarkConfig, folder: Path) -> bool:
+    """Refuse a folder that holds another config's records; True when ``config.yaml`` is there."""
     path = folder / CONFIG_FILE
+    if not path.exists():
+        return False
     wanted = _normalised(config.identity())
-    if path.exists():
-        stored = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        stored.pop("output", None)
-        stored = _normalised(stored)
-        if stored != wanted:
-            differing = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
-            raise ConfigError(
-                f"output: {str(folder)!r} holds records of a different config (fields that differ: "
-                f"{', '.join(differing)}). Nothing was overwritten. Fix: choose another 'output:' folder, "
-                "or delete that folder to start over."
-            )
-        return
-    temporary = path.with_name(path.name + ".tmp")
-    temporary.write_text(yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True), encoding="utf-8")
-    os.replace(temporary, path)
+    stored = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    stored.pop("output", None)
+    stored = _normalised(stored)
+    if stored != wanted:
+        differing = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
+        raise ConfigError(
+            f"output: {str(folder)!r} holds records of a different config (fields that differ: "
+            f"{', '.join(differing)}). Nothing was overwritten. Fix: choose another 'output:' folder, "
+            "or delete that folder to start over."
+        )
+    return True
+
+
+def _save_config(config: BenchmarkConfig, folder: Path) -> None:
+    atomic_write_text(folder / CONFIG_FILE, yaml.safe_dump(config.to_dict(), sort_keys=False, allow_unicode=True))
+
+
+def _output_folder(config: BenchmarkConfig) -> Path:
+    folder = Path(config.output)
+    if folder.exists() and not folder.is_dir():
+        raise ConfigError(f"output: {str(folder)!r} is a file, not a folder. Fix: point 'output:' at a "
+                          "folder (it is created when missing).")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise ConfigError(f"output: cannot create the folder {str(folder)!r} ({error.strerror or error}). "
+                          "Fix: choose a writable path whose parents are folders.") from None
+    return folder
 
 
 # ---- one run -------------------------------------------------------------------------------
@@ -241,25 +274,33 @@ def run_benchmark(config: BenchmarkConfig | str | Path, *, progress: bool = True
     """
     if not isinstance(config, BenchmarkConfig):
         config = load_config(config)
-    folder = Path(config.output)
-    folder.mkdir(parents=True, exist_ok=True)
-    _check_or_save_config(config, folder)
+    folder = _output_folder(config)
+    with exclusive_lock(folder, "benchmark output folder"):
+        has_config = _check_config(config, folder)
+        pool, test = load_benchmark_data(config)
+        if not has_config:  # saved only once the data loads, so a fixed config is not refused
+            _save_config(config, folder)
+        _run_all(config, folder, pool, test, progress=progress, on_record=on_record)
+    return folder
+
+
+def _run_all(config: BenchmarkConfig, folder: Path, pool: Any, test: Any, *, progress: bool,
+             on_record: Callable[[dict[str, Any]], None] | None) -> None:
     records_path = folder / RECORDS_FILE
     records = read_records(folder, repair=True)
-    pool, test = load_benchmark_data(config)
-    finished = {(r["strategy"], r["seed"]) for r in records if r.get("final")}
+    finished = complete_runs(records)
     runs = [(i, seed) for i in range(len(config.strategies)) for seed in config.seeds]
     todo = [(i, seed) for i, seed in runs if (config.strategies[i].display, seed) not in finished]
     partial = {(r["strategy"], r["seed"]) for r in records} - finished
-    if partial:  # restart cut-off runs from scratch: drop their partial records first
+    if partial:  # cut-off or gapped runs restart from scratch: drop their records first
         _rewrite(records_path, [r for r in records if (r["strategy"], r["seed"]) not in partial])
     bar = tqdm(total=len(runs), initial=len(runs) - len(todo), desc=config.name or "benchmark", unit="run",
                disable=not progress)
-    for strategy_index, seed in todo:
-        for record in run_one(config, pool, test, strategy_index, seed, progress=progress):
-            _append(records_path, record)
-            if on_record is not None:
-                on_record(record)
-        bar.update(1)
+    with open(records_path, "a", encoding="utf-8") as handle:
+        for strategy_index, seed in todo:
+            for record in run_one(config, pool, test, strategy_index, seed, progress=progress):
+                append_line_durably(handle, json.dumps(record, sort_keys=True))
+                if on_record is not None:
+                    on_record(record)
+            bar.update(1)
     bar.close()
-    return folder

@@ -66,11 +66,13 @@ def _benchmark_or_report(args: argparse.Namespace) -> int:
         return 0
     iterations = None
     if args.iterations:
+        from labelwise.errors import ConfigError
+
         try:
             iterations = [int(part) for part in args.iterations.split(",") if part.strip()]
         except ValueError:
-            print("error: --iterations takes comma-separated ints, e.g. 0,5,10", file=sys.stderr)
-            return 2
+            raise ConfigError(f"--iterations: {args.iterations!r} is not a list of iterations. Fix: give "
+                              "comma-separated ints, e.g. --iterations 0,5,10.") from None
     print(f"report in {write_report(args.folder, metric=args.metric, iterations=iterations)}")
     return 0
 
