@@ -77,3 +77,44 @@ def test_surprisal_embeddings_shape_zeros_and_determinism(tiny_bert, ag_news):
     model.surprisal_embeddings(extra)  # the LM is fixed: only the unseen text is computed
     assert computed == ["another new text"]
     assert model.predict(data).shape == (12,)
+
+
+class _Saved:
+    def save_pretrained(self, path):
+        pass
+
+
+def test_domain_adaptation_holds_out_texts_it_never_trains_on(monkeypatch, tmp_path):
+    import labelwise.plasm.domain_adaptation as domain_adaptation
+    from labelwise.data import ClassificationDataset
+
+    seen = {"loss": [], "train": []}
+    monkeypatch.setattr(domain_adaptation, "load_masked_lm", lambda *a, **k: (_Saved(), _Saved(), []))
+    monkeypatch.setattr(domain_adaptation, "masked_lm_loss",
+                        lambda model, tokenizer, texts, **k: seen["loss"].append(list(texts)) or 1.0)
+    monkeypatch.setattr(domain_adaptation, "train_masked_lm",
+                        lambda model, tokenizer, texts, **k: seen["train"].append(list(texts)) or [1.0])
+    texts = [f"text number {i}" for i in range(20)]
+    pool = ClassificationDataset(texts + texts[:5], None, ("a", "b"))  # duplicates must not leak either
+    result = adapt_encoder(pool, tmp_path / "out", "unused", eval_size=6, random_state=3)
+    (trained,) = seen["train"]
+    held_before, held_after = seen["loss"]
+    assert not set(held_before) & set(trained)
+    assert held_before == held_after == result.held_out_texts
+    assert len(result.held_out_texts) == 6
+    assert not set(result.held_out_texts) & set(trained)
+    assert set(result.held_out_texts) | set(trained) == set(texts)
+    assert result.n_train_texts == len(trained)
+    # a real, seeded split: not the first rows, the same for the same seed, other for another
+    assert result.held_out_texts != texts[:6]
+    again = adapt_encoder(pool, tmp_path / "again", "unused", eval_size=6, random_state=3)
+    other = adapt_encoder(pool, tmp_path / "other", "unused", eval_size=6, random_state=4)
+    assert again.held_out_texts == result.held_out_texts != other.held_out_texts
+
+
+def test_domain_adaptation_needs_two_distinct_texts(tmp_path):
+    from labelwise.data import ClassificationDataset
+    from labelwise.errors import DataError
+
+    with pytest.raises(DataError, match="two"):
+        adapt_encoder(ClassificationDataset(["same text"] * 4, None, ("a", "b")), tmp_path, "unused")

@@ -29,7 +29,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from labelwise.errors import DataError
+import numpy as np
+
+from labelwise.errors import ConfigError, DataError
 from labelwise.models.masked_lm import (  # noqa: F401 (re-exported: the MLM plumbing lives in models)
     load_masked_lm,
     mask_tokens,
@@ -44,11 +46,14 @@ class DomainAdaptationResult:
 
     Attributes:
         path: the saved folder (encoder + trained MLM head + tokenizer).
-        loss_before: mean MLM loss on the pool before training (fixed masks).
+        loss_before: mean MLM loss before training (fixed masks) on the held-out texts.
         loss_after: the same after training.
         losses: training loss per step.
         new_head: names of the weights transformers initialised fresh.
         seconds: training time.
+        held_out_texts: the pool texts held out of training for the two losses
+            (``warm_start_seq2seq``: empty, its held-out pairs are Lead pairs).
+        n_train_texts: pool texts trained on.
     """
 
     path: str
@@ -57,6 +62,25 @@ class DomainAdaptationResult:
     losses: list[float] = field(default_factory=list)
     new_head: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    held_out_texts: list[str] = field(default_factory=list)
+    n_train_texts: int = 0
+
+
+def split_held_out(texts: list[str], eval_size: int, random_state: int) -> tuple[list[str], list[str]]:
+    """(training texts, held-out texts): a seeded random ``eval_size`` of the distinct
+    texts (at most half of them) is held out, and every copy of a held-out text stays out
+    of training, so the held-out loss is measured on text the model never saw."""
+    distinct = list(dict.fromkeys(texts))
+    if len(distinct) < 2:
+        raise DataError(f"the pool holds {len(distinct)} distinct text(s); domain adaptation needs at least two: "
+                        "one to train on and one held out to measure the MLM loss.")
+    if int(eval_size) < 1:
+        raise ConfigError(f"eval_size must be at least 1 (texts held out to measure the MLM loss), got {eval_size!r}.")
+    n_held = min(int(eval_size), len(distinct) // 2)
+    chosen = np.random.default_rng(random_state).permutation(len(distinct))[:n_held]
+    held_set = {distinct[i] for i in chosen}
+    held = [distinct[i] for i in np.sort(chosen)]
+    return [t for t in texts if t not in held_set], held
 
 
 def adapt_encoder(pool: Any, output_dir: str | Path, model_name_or_path: str | None = None, *,
@@ -68,18 +92,20 @@ def adapt_encoder(pool: Any, output_dir: str | Path, model_name_or_path: str | N
     ``TransformerClassifier``'s ``model_name_or_path``).
 
     The MLM head is freshly initialised for the packaged encoders (see module docs).
+    ``eval_size`` distinct texts (at most half of them, chosen with ``random_state``) are
+    held out of training; ``loss_before`` and ``loss_after`` are measured on them.
     """
     from labelwise.models.torch_utils import choose_device, seed_everything
 
     texts = [t for t in pool.inputs if isinstance(t, str) and t.strip()]
     if not texts:
         raise DataError("the pool holds no text to adapt the encoder on.")
+    train_texts, held = split_held_out(texts, eval_size, random_state)
     seed_everything(int(random_state))
     model, tokenizer, missing = load_masked_lm(model_name_or_path, device=choose_device(device))
-    held = texts[: min(eval_size, len(texts))]
     before = masked_lm_loss(model, tokenizer, held, max_length=max_length, mlm_probability=mlm_probability)
     started = time.perf_counter()
-    losses = train_masked_lm(model, tokenizer, texts, steps=steps, batch_size=batch_size, max_length=max_length,
+    losses = train_masked_lm(model, tokenizer, train_texts, steps=steps, batch_size=batch_size, max_length=max_length,
                              learning_rate=learning_rate, mlm_probability=mlm_probability,
                              random_state=random_state, progress=progress)
     seconds = time.perf_counter() - started
@@ -88,7 +114,7 @@ def adapt_encoder(pool: Any, output_dir: str | Path, model_name_or_path: str | N
     output.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(output)
     tokenizer.save_pretrained(output)
-    return DomainAdaptationResult(str(output), before, after, losses, missing, seconds)
+    return DomainAdaptationResult(str(output), before, after, losses, missing, seconds, held, len(train_texts))
 
 
 def warm_start_seq2seq(pool: Any, output_dir: str | Path, model_name_or_path: str | None = None, *,
@@ -107,8 +133,6 @@ def warm_start_seq2seq(pool: Any, output_dir: str | Path, model_name_or_path: st
     size, learning rate, device). The result's losses are mean token losses on held-out
     Lead pairs, and ``path`` a ``TransformerSeq2Seq.save`` folder.
     """
-    import numpy as np
-
     from labelwise.data import Seq2SeqDataset
     from labelwise.models import TransformerSeq2Seq
     from labelwise.models.hf_seq2seq import lead_pairs
