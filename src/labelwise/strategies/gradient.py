@@ -163,19 +163,20 @@ class BAIT(QueryStrategy):
         _, _, components = randomized_svd(features if sp.issparse(features) else np.asarray(features, np.float64),
                                           n_components=rank, random_state=seed)
         projected = _dense(features @ components.T)  # (n, d)
-        embeddings = self._fisher_embeddings(probabilities, projected)  # (n, C, P)
         n_candidates = len(candidates)
-        dimension = embeddings.shape[2]
-        pool_fisher = np.einsum("ncp,ncq->pq", embeddings, embeddings) / len(everything)
-        information = self.regularisation * np.eye(dimension)
+        # The pool's Fisher is accumulated block by block from its Kronecker structure;
+        # per-row Fisher embeddings (n x C x C*d) exist only for the shortlist.
+        pool_fisher = self._fisher_sum(probabilities, projected) / len(everything)
+        information = self.regularisation * np.eye(pool_fisher.shape[0])
         if len(labeled):
-            labeled_embeddings = embeddings[n_candidates:]
-            information += np.einsum("ncp,ncq->pq", labeled_embeddings, labeled_embeddings)
+            information += self._fisher_sum(probabilities[n_candidates:], projected[n_candidates:])
         inverse = np.linalg.inv(information)
-        # Shortlist by expected gradient length (the trace of each row's Fisher).
-        trace = np.einsum("ncp,ncp->n", embeddings[:n_candidates], embeddings[:n_candidates])
+        # Shortlist by expected gradient length: the trace of each row's Fisher,
+        # tr((diag(p) - p pᵀ) ⊗ h hᵀ) = (1 - ‖p‖²)·‖h‖².
+        candidate_probabilities = probabilities[:n_candidates]
+        trace = (1.0 - (candidate_probabilities**2).sum(axis=1)) * (projected[:n_candidates] ** 2).sum(axis=1)
         shortlist = np.argsort(-trace, kind="stable")[: max(self.candidate_pool_size, k)]
-        rows = embeddings[shortlist]
+        rows = self._fisher_embeddings(candidate_probabilities[shortlist], projected[shortlist])  # (s, C, C*d)
         forward = min(len(shortlist), int(np.ceil(self.oversampling * k)))
         chosen: list[int] = []
         gains: dict[int, float] = {}
@@ -198,6 +199,26 @@ class BAIT(QueryStrategy):
         order = np.argsort(-scores, kind="stable")
         picked_positions = candidates[shortlist[np.array(chosen)[order]]]
         return Selection(picked_positions, scores[order], candidates, trace)
+
+    @staticmethod
+    def _fisher_sum(probabilities: np.ndarray, features: np.ndarray, block_bytes: int = 32 << 20) -> np.ndarray:
+        """``Σ_i V_iᵀV_i`` ``(C·d, C·d)`` without materialising ``V``: each row's Fisher is
+        ``(diag(p_i) − p_i p_iᵀ) ⊗ h_i h_iᵀ``, so a block of rows is one matrix product of
+        their class parts ``(b, C²)`` with their feature parts ``(b, d²)``. Memory: one
+        block of about ``block_bytes``, never ``n × C × C·d``."""
+        n, n_classes = probabilities.shape
+        dim = features.shape[1]
+        total = np.zeros((n_classes * n_classes, dim * dim))
+        rows_per_block = max(1, block_bytes // (8 * (n_classes * n_classes + dim * dim)))
+        for start in range(0, n, rows_per_block):
+            p = probabilities[start : start + rows_per_block]
+            h = features[start : start + rows_per_block]
+            class_part = -p[:, :, None] * p[:, None, :]
+            class_part[:, np.arange(n_classes), np.arange(n_classes)] += p
+            feature_part = h[:, :, None] * h[:, None, :]
+            total += class_part.reshape(len(p), -1).T @ feature_part.reshape(len(p), -1)
+        return (total.reshape(n_classes, n_classes, dim, dim).transpose(0, 2, 1, 3)
+                .reshape(n_classes * dim, n_classes * dim))
 
     @staticmethod
     def _fisher_embeddings(probabilities: np.ndarray, features: np.ndarray) -> np.ndarray:

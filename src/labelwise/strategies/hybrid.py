@@ -28,8 +28,10 @@ class AcTune(QueryStrategy):
     1. The candidates' L2-normalised ``embeddings`` are clustered into ``n_regions``
        regions with seeded k-means.
     2. Each candidate gets the score of ``base`` (``"entropy"``, ``"least_confidence"``,
-       ``"cal"`` or any registered scoring strategy); a region's uncertainty is the mean
-       score of its rows.
+       ``"cal"`` or any registered scoring strategy, after the base's own checks, e.g.
+       Mahalanobis needs labels); a region's uncertainty is the mean score of its rows.
+       Batch strategies (BADGE, Coreset, ...) give no per-row score and are refused with
+       :class:`ConfigError`.
     3. Regions are visited from the most to the least uncertain; the first
        ``ceil(high_fraction * n_regions)`` of them, widened by further regions until they
        hold at least ``k`` rows, are eligible, and the ``k`` most uncertain eligible rows
@@ -85,18 +87,29 @@ class AcTune(QueryStrategy):
             if not 0.0 < value <= 1.0:
                 raise ConfigError(f"actune: {name} must lie in (0, 1], got {value!r}.")
         super().check(outputs, k, context)
+        self._check_base(outputs, k, context)
+
+    def _check_base(self, outputs: Any, k: int, context: QueryContext) -> QueryStrategy:
+        """The base strategy, after its own checks (labels it needs, outputs, k)."""
         base = self.base_strategy()
+        if not isinstance(base, ScoringStrategy):
+            # A batch strategy has no per-row uncertainty short of choosing a batch the size
+            # of the pool (quadratic for BADGE and Coreset): refuse instead.
+            raise ConfigError(
+                f"actune: base {base.name!r} chooses its batch jointly and gives no per-row uncertainty "
+                "score, which AcTune needs to rank rows and regions. Fix: give a scoring strategy as "
+                "base ('entropy', 'least_confidence', 'breaking_ties', 'cal', 'mahalanobis', ...), or use "
+                f"{base.name!r} on its own."
+            )
         if outputs is not None:
             outputs.require(base.requires, who=f"strategy 'actune' (base {base.name!r})")
+        base.check(outputs, k, context)
+        return base
 
     # ---- shared steps --------------------------------------------------------------------
     def _uncertainty(self, outputs: Any, context: QueryContext) -> np.ndarray:
         base = self.base_strategy()
-        if isinstance(base, ScoringStrategy):
-            scores = np.asarray(base.score(outputs, context), dtype=np.float64)
-        else:  # a batch strategy: use the per-candidate scores it reports
-            selection = base.select(outputs, len(context.candidate_indices), context)
-            scores = selection.pool_scores(context.n_pool)[context.candidate_indices]
+        scores = np.asarray(base.score(outputs, context), dtype=np.float64)
         if not np.isfinite(scores).all():
             raise CapabilityError(f"actune: base strategy {base.name!r} gave non-finite scores.")
         return scores
@@ -153,6 +166,7 @@ class AcTune(QueryStrategy):
         if len(candidates) == 0:
             empty = np.empty(0, dtype=np.int64)
             return empty, empty.copy(), np.empty(0)
+        self._check_base(outputs, 1, context)
         region, _, means = self.regions(outputs, context)
         order = self._region_order(means)
         n_low = math.ceil(self.low_fraction * len(means))
