@@ -170,7 +170,7 @@ def test_subset_keeps_positions_and_labels():
     dataset = ClassificationDataset(["a", "b", "c"], np.array([0, 1, 0]), ["x", "y"])
     subset = dataset.subset([2, 1])
     assert subset.texts == ("c", "b") and subset.labels.tolist() == [0, 1]
-    with pytest.raises(IndexError):
+    with pytest.raises(DataError, match="position 3 is outside"):
         dataset.subset([3])
 
 

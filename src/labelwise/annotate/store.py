@@ -11,7 +11,6 @@ warning naming the file and line, and skipped.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import threading
@@ -235,34 +234,16 @@ class AnnotationStore:
     def export_jsonl(self, dataset: Any, path: str | os.PathLike) -> Path:
         """One JSON object per labeled row: ``position``, ``text`` (or ``tokens``) and
         ``label`` (or ``tags``). Loads back with :func:`labelwise.data.load_dataset`."""
-        lines = []
-        for position, item, value in self._rows(dataset):
-            if dataset.task == "tagging":
-                record = {"position": position, "tokens": list(item), "tags": list(value)}
-            else:
-                record = {"position": position, "text": item, "label": value}
-            lines.append(json.dumps(record, ensure_ascii=False) + "\n")
-        return atomic_write_text(Path(path), "".join(lines))
+        from labelwise.annotate import exports
+
+        return exports.export_jsonl(self, dataset, path)
 
     def export_csv(self, dataset: Any, path: str | os.PathLike) -> Path:
         """Columns ``position,text,label`` (multi-label: names joined by ``,``; tagging:
-        tokens and tags joined by spaces)."""
-        path = Path(path)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(temporary, "w", encoding="utf-8", newline="") as handle:
-            writer = csv.writer(handle)
-            if dataset.task == "tagging":
-                writer.writerow(["position", "tokens", "tags"])
-                for position, item, value in self._rows(dataset):
-                    writer.writerow([position, " ".join(item), " ".join(value)])
-            else:
-                writer.writerow(["position", "text", "label"])
-                for position, item, value in self._rows(dataset):
-                    writer.writerow([position, item, ",".join(value) if isinstance(value, list) else value])
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-        return path
+        ``position,tokens,tags`` as JSON lists)."""
+        from labelwise.annotate import exports
+
+        return exports.export_csv(self, dataset, path)
 
     def to_hf_dataset(self, dataset: Any) -> Any:
         """A Hugging Face ``datasets.Dataset`` of the labeled rows."""
@@ -279,34 +260,18 @@ class AnnotationStore:
                                            "label": [r[2] for r in rows]})
 
     def export_conll(self, dataset: Any, path: str | os.PathLike) -> Path:
-        """CoNLL column file (``token tag`` per line, a blank line between sentences);
+        """CoNLL column file, exact for any token (see :mod:`labelwise.data.conll_escapes`);
         NER stores only. Loads back with :func:`labelwise.data.load_conll`."""
-        if dataset.task != "tagging":
-            raise DataError("CoNLL export is for tagging (NER) annotations.", path=str(self.path),
-                            fix="use export_jsonl or export_csv for classification.")
-        blocks = ["\n".join(f"{token} {tag}" for token, tag in zip(item, value, strict=True))
-                  for _, item, value in self._rows(dataset)]
-        return atomic_write_text(Path(path), "\n\n".join(blocks) + "\n")
+        from labelwise.annotate import exports
+
+        return exports.export_conll(self, dataset, path)
 
     def export_label_studio(self, dataset: Any, path: str | os.PathLike) -> Path:
-        """Label Studio task JSON (a list of tasks with one completed annotation each):
-        ``choices`` for classification, character-offset ``labels`` spans for NER (tokens
-        joined by single spaces)."""
-        tasks = []
-        for position, item, value in self._rows(dataset):
-            if dataset.task == "tagging":
-                text = " ".join(item)
-                results = [{"from_name": "label", "to_name": "text", "type": "labels",
-                            "value": {"start": start, "end": end, "text": text[start:end], "labels": [kind]}}
-                           for kind, start, end in _char_spans(item, value)]
-                tasks.append({"id": position, "data": {"text": text, "position": position},
-                              "annotations": [{"result": results}]})
-            else:
-                choices = value if isinstance(value, list) else [value]
-                tasks.append({"id": position, "data": {"text": item, "position": position},
-                              "annotations": [{"result": [{"from_name": "label", "to_name": "text",
-                                                           "type": "choices", "value": {"choices": choices}}]}]})
-        return atomic_write_text(Path(path), json.dumps(tasks, ensure_ascii=False, indent=1))
+        """Label Studio tasks with their annotations, each carrying its pool position;
+        read back with :func:`labelwise.annotate.exports.import_label_studio`."""
+        from labelwise.annotate import exports
+
+        return exports.export_label_studio(self, dataset, path)
 
     def __repr__(self) -> str:
         return f"AnnotationStore({str(self.path)!r}, decisions={self.n_decisions}, labeled={len(self.labels)})"

@@ -22,7 +22,8 @@ def _as_positions(indices: Sequence[int] | np.ndarray, size: int) -> np.ndarray:
     positions = np.asarray(indices, dtype=np.int64).reshape(-1)
     if positions.size and (positions.min() < 0 or positions.max() >= size):
         bad = positions[(positions < 0) | (positions >= size)][0]
-        raise IndexError(f"position {bad} is outside the dataset of {size} rows.")
+        raise DataError(f"position {bad} is outside the dataset of {size} rows.",
+                        fix=f"use pool positions between 0 and {size - 1}.")
     return positions
 
 

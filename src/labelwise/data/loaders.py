@@ -6,13 +6,21 @@ naming the file, the line and the fix.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from labelwise.data import conll_escapes
 from labelwise.data.datasets import ClassificationDataset, Seq2SeqDataset, TaggingDataset
+from labelwise.data.hub_names import (
+    in_hub_cache,
+    looks_like_local_path,
+    nearby_names,
+    offline_variables,
+)
 from labelwise.data.readers import _lines, iter_records
 from labelwise.errors import DataError
 
@@ -38,14 +46,34 @@ def _materialise(source: Any, split: str | None) -> Any:
         return _pick_split(source, split) if _is_hf_dataset(source) else source
     if type(source).__module__.startswith("datasets"):
         return _pick_split(source, split)
-    path = Path(source)
+    if not isinstance(source, (str, Path)):
+        raise DataError(
+            f"cannot read a {type(source).__name__} as a dataset.",
+            fix="pass a file or folder path, a pandas DataFrame, a datasets.Dataset or a hub name.",
+        )
+    path = Path(source).expanduser()
     if _is_saved_hf(path):
         import datasets
 
         return _pick_split(datasets.load_from_disk(str(path)), split)
-    if not path.exists() and isinstance(source, str) and not path.suffix and not source.startswith((".", "/", "~")):
-        return _hub_dataset(source, split)
-    return source
+    if path.exists() or not isinstance(source, str) or path.suffix:
+        return path
+    if looks_like_local_path(source):
+        raise _missing_path(source, "it names a local path")
+    offline = offline_variables()
+    if offline and not in_hub_cache(source, "dataset"):
+        raise _missing_path(source, f"{'/'.join(offline)} is set, so it cannot come from the hub")
+    return _hub_dataset(source, split)
+
+
+def _missing_path(name: str, why: str) -> DataError:
+    close = nearby_names(name)
+    hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+    return DataError(
+        f"no such file or folder ({why}; resolved from {Path.cwd()}).{hint}",
+        path=name,
+        fix="check the spelling of the path.",
+    )
 
 
 def _rows_from_source(
@@ -75,9 +103,13 @@ def _hub_dataset(name: str, split: str | None) -> Any:
     try:
         return datasets.load_dataset(name, split=split or "train")
     except Exception as error:  # the hub raises many types; report them uniformly
+        offline = offline_variables()
+        how = (f"unset {'/'.join(offline)} to load it from the hub" if offline
+               else "check the hub name and the network connection")
         raise DataError(
-            f"{name!r} is neither a local path nor a loadable Hugging Face dataset ({type(error).__name__}: {error}).",
-            fix="give a local path, or go online (unset HF_HUB_OFFLINE) to load from the hub.",
+            f"{name!r} is neither a local file or folder nor a loadable Hugging Face dataset "
+            f"({type(error).__name__}: {error}).",
+            fix=f"give an existing local path, or {how}.",
         ) from None
 
 
@@ -103,13 +135,13 @@ def _text(value: Any, field: str, name: str, line: int) -> str:
     return text
 
 
-def _require_column(record: dict, column: str, name: str, line: int) -> Any:
+def _require_column(record: dict, column: str, name: str, line: int, parameter: str = "text_column") -> Any:
     if column not in record:
         raise DataError(
             f"missing column {column!r}; the row has {sorted(record)}.",
             path=name,
             line=line,
-            fix=f"rename the column or pass the right name (e.g. text_column='{next(iter(record), column)}').",
+            fix=f"rename the column or pass the right name (e.g. {parameter}='{next(iter(record), column)}').",
         )
     return record[column]
 
@@ -152,7 +184,7 @@ def load_classification(
         texts.append(_text(_require_column(record, text_column, name, line), text_column, name, line))
         lines.append(line)
         if label_column is not None:
-            value = _require_column(record, label_column, name, line)
+            value = _require_column(record, label_column, name, line, "label_column")
             if hf_names is not None and isinstance(value, (int, np.integer)):
                 value = hf_names[int(value)]
             raw_labels.append(value)
@@ -222,6 +254,8 @@ def load_folder_per_class(
 ) -> ClassificationDataset:
     """Load ``folder/<label>/*.txt``: one file per text, one sub-folder per class."""
     root = Path(folder)
+    if not root.is_dir():
+        raise DataError("no such folder.", path=str(root), fix="check the path (it is resolved from the current directory).")
     class_dirs = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith("."))
     if not class_dirs:
         raise DataError("no class sub-folders found.", path=str(root), fix="put each class's .txt files in a folder named after the class.")
@@ -256,9 +290,18 @@ def load_conll(
     tag_names: Sequence[str] | None = None,
     encoding: str = "utf-8",
     scheme: str = "auto",
+    escapes: bool | str = "auto",
 ) -> TaggingDataset:
-    """Load a CoNLL column file: one token per line, columns split on whitespace,
-    a blank line between sentences; ``-DOCSTART-`` lines are skipped.
+    """Load a CoNLL column file: one token per line, a blank line between sentences;
+    ``-DOCSTART-`` lines are skipped.
+
+    Columns are split on tabs when a line holds a tab (so ``New York<TAB>B-LOC`` keeps its
+    token whole), else on whitespace; every token line must have as many columns as the
+    first one, so a token with a space in a space-separated file is an error, not a
+    silently cut token. Files written by :func:`labelwise.annotate.exports.export_conll`
+    start with a ``-DOCSTART-<TAB>labelwise:escaped`` line and escape whitespace, empty
+    tokens and ``-DOCSTART-`` (see :mod:`labelwise.data.conll_escapes`); ``escapes="auto"``
+    undoes them for such files only, ``True``/``False`` force it.
 
     Tags in IOB1 or BIOES are converted to IOB2 (``scheme="auto"`` detects them), so every
     model and metric sees one scheme. ``tag_names`` restricts the allowed tags.
@@ -268,31 +311,35 @@ def load_conll(
     path = Path(path)
     sentences: list[tuple[str, ...]] = []
     tag_sequences: list[tuple[str, ...]] = []
+    tag_lines: list[list[int]] = []
     words: list[str] = []
     tags: list[str] = []
-    start_line = 1
+    lines: list[int] = []
     allowed = set(tag_names) if tag_names is not None else None
+    escaped = escapes is True
+    first_columns: tuple[int, int] | None = None  # (count, line) of the first token line
 
-    def close(line: int) -> None:
+    def close() -> None:
         if words:
             sentences.append(tuple(words))
             tag_sequences.append(tuple(tags))
-            starts.append(start_line)
+            tag_lines.append(list(lines))
         words.clear()
         tags.clear()
+        lines.clear()
 
-    starts: list[int] = []
-    last = 0
+    def field(value: str, number: int) -> str:
+        return conll_escapes.unescape_field(value, path=str(path), line=number) if escaped else value
+
     for number, raw in _lines(path, encoding):
-        last = number
         line = raw.rstrip("\r\n")
         if not line.strip():
-            close(number)
-            start_line = number + 1
+            close()
             continue
-        columns = line.split()
-        if columns[0] == "-DOCSTART-":
-            start_line = number + 1
+        columns = [c.strip() for c in line.split("\t")] if "\t" in line.strip() else line.split()
+        if columns[0] == conll_escapes.DOCSTART:
+            if escapes == "auto" and not sentences and not words and conll_escapes.MARKER in columns[1:]:
+                escaped = True
             continue
         if len(columns) < 2:
             raise DataError(
@@ -301,16 +348,56 @@ def load_conll(
                 line=number,
                 fix="write 'token<TAB>tag' on each line, a blank line between sentences.",
             )
-        tag = columns[tag_column]
+        if first_columns is None:
+            first_columns = (len(columns), number)
+        elif len(columns) != first_columns[0]:
+            raise DataError(
+                f"this line has {len(columns)} columns but line {first_columns[1]} has {first_columns[0]} "
+                f"({line!r}); a token that contains a space would be cut here.",
+                path=str(path),
+                line=number,
+                fix="separate the columns with a tab (then tokens may hold spaces), or write every "
+                "line with the same number of columns.",
+            )
+        try:
+            token, tag = columns[token_column], columns[tag_column]
+        except IndexError:
+            raise DataError(
+                f"token_column={token_column} or tag_column={tag_column} is outside the "
+                f"{len(columns)} columns of {line!r}.",
+                path=str(path),
+                line=number,
+                fix=f"pass column indices between 0 and {len(columns) - 1}.",
+            ) from None
+        tag = field(tag, number)
         if allowed is not None and tag not in allowed:
-            raise DataError(f"unknown tag {tag!r}; allowed: {sorted(allowed)}.", path=str(path), line=number)
-        words.append(columns[token_column])
+            raise DataError(f"unknown tag {tag!r}; allowed: {sorted(allowed)}.", path=str(path), line=number,
+                            fix="correct the tag or add it to tag_names.")
+        words.append(field(token, number))
         tags.append(tag)
-    close(last + 1)
+        lines.append(number)
+    close()
     if not sentences:
-        raise DataError("no sentences found.", path=str(path))
-    converted = [to_iob2(t, scheme=scheme) for t in tag_sequences]
+        raise DataError("no sentences found.", path=str(path), fix="write 'token<TAB>tag' lines, a blank line "
+                        "between sentences.")
+    converted = []
+    for sequence, numbers in zip(tag_sequences, tag_lines, strict=True):
+        try:
+            converted.append(to_iob2(sequence, scheme=scheme))
+        except DataError as error:
+            raise DataError(f"{error}", path=str(path), line=_bad_tag_line(sequence, numbers)) from None
     return TaggingDataset(sentences, converted, tuple(tag_names) if tag_names else ())
+
+
+def _bad_tag_line(tags: Sequence[str], numbers: Sequence[int]) -> int | None:
+    from labelwise.data.tagging_schemes import split_tag
+
+    for tag, number in zip(tags, numbers, strict=True):
+        try:
+            split_tag(tag)
+        except DataError:
+            return number
+    return None
 
 
 def load_tagging(
@@ -338,18 +425,18 @@ def load_tagging(
         feature_names = getattr(getattr(feature, "feature", None), "names", None)
     sentences, tag_sequences = [], []
     for line, record in rows:
-        words = _require_column(record, tokens_column, name, line)
-        if isinstance(words, str):
-            words = words.split()
+        words = _token_list(_require_column(record, tokens_column, name, line, "tokens_column"))
         if len(words) == 0:
             raise DataError("the sentence is empty.", path=name, line=line, fix="remove the row or give it tokens.")
         sentences.append(tuple(str(w) for w in words))
         if tags_column is not None:
-            tags = _require_column(record, tags_column, name, line)
-            if isinstance(tags, str):
-                tags = tags.split()
+            tags = _token_list(_require_column(record, tags_column, name, line, "tags_column"))
             if feature_names is not None:
-                tags = [feature_names[int(t)] for t in tags]
+                try:
+                    tags = [feature_names[int(t)] for t in tags]
+                except (ValueError, TypeError, IndexError):
+                    raise DataError(f"tag ids {list(tags)} do not all index the ClassLabel names {feature_names}.",
+                                    path=name, line=line, fix="give tag ids within the feature's names.") from None
             if len(tags) != len(words):
                 raise DataError(
                     f"{len(words)} tokens but {len(tags)} tags.",
@@ -361,6 +448,23 @@ def load_tagging(
     if not sentences:
         raise DataError("no sentences found.", path=name)
     return TaggingDataset(sentences, tag_sequences if tags_column is not None else None, tuple(tag_names or ()))
+
+
+def _token_list(value: Any) -> Any:
+    """A tokens (or tags) cell: a list as it is; a string holding a JSON list of strings (as
+    ``export_csv`` writes it, so tokens may hold spaces) parsed; another string split on
+    whitespace."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("[") and text.endswith("]"):
+        try:
+            parsed = json.loads(text)
+        except json.JSONDecodeError:
+            parsed = None
+        if isinstance(parsed, list) and all(isinstance(item, str) for item in parsed):
+            return parsed
+    return value.split()
 
 
 def load_seq2seq(
@@ -377,9 +481,11 @@ def load_seq2seq(
     name, rows = _rows_from_source(source, split, encoding, delimiter)
     sources, targets = [], []
     for line, record in rows:
-        sources.append(_text(_require_column(record, source_column, name, line), source_column, name, line))
+        value = _require_column(record, source_column, name, line, "source_column")
+        sources.append(_text(value, source_column, name, line))
         if target_column is not None:
-            targets.append(_text(_require_column(record, target_column, name, line), target_column, name, line))
+            value = _require_column(record, target_column, name, line, "target_column")
+            targets.append(_text(value, target_column, name, line))
     if not sources:
         raise DataError("no rows found.", path=name)
     return Seq2SeqDataset(sources, targets if target_column is not None else None)

@@ -7,6 +7,7 @@ import csv
 import gzip
 import io
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -92,7 +93,12 @@ def iter_json_array(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, 
 
 
 def iter_delimited(path: Path, delimiter: str, encoding: str = "utf-8") -> Iterator[tuple[int, dict]]:
-    """Yield ``(line_number, row)`` for a CSV/TSV file with a header row."""
+    """Yield ``(line_number, row)`` for a CSV/TSV file with a header row.
+
+    Fields of any size are read: the csv module's default cap of 128 KiB per field
+    (a long document) is raised, process-wide, to the largest the platform allows.
+    """
+    _lift_field_size_limit()
     reader = csv.DictReader((text for _, text in _lines(path, encoding)), delimiter=delimiter)
     try:
         for row in reader:
@@ -107,6 +113,17 @@ def iter_delimited(path: Path, delimiter: str, encoding: str = "utf-8") -> Itera
             yield reader.line_num, row
     except csv.Error as error:
         raise DataError(f"malformed CSV ({error}).", path=str(path), line=reader.line_num) from None
+
+
+def _lift_field_size_limit() -> None:
+    limit = sys.maxsize
+    while csv.field_size_limit() < limit:
+        try:
+            csv.field_size_limit(limit)
+        except OverflowError:  # a C long is 32 bits on Windows
+            limit //= 2
+        else:
+            break
 
 
 def iter_records(path: Path, encoding: str = "utf-8", delimiter: str | None = None) -> Iterator[tuple[int, dict]]:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from labelwise.data.datasets import ClassificationDataset, Seq2SeqDataset, TaggingDataset
 from labelwise.data.loaders import load_classification, load_conll, load_seq2seq
+from labelwise.errors import DataError
 
 SAMPLE_DIR = Path(__file__).with_name("sample")
 
@@ -15,7 +16,7 @@ def sample_path(name: str) -> Path:
     path = SAMPLE_DIR / name
     if not path.exists():
         available = sorted(p.name for p in SAMPLE_DIR.glob("*.gz"))
-        raise FileNotFoundError(f"no bundled sample {name!r}; available: {available}")
+        raise DataError(f"no bundled sample {name!r}.", path=str(path), fix=f"use one of {available}.")
     return path
 
 

@@ -7,12 +7,20 @@ from collections.abc import Sequence
 from labelwise.errors import DataError
 
 
-def _split(tag: str) -> tuple[str, str]:
+def split_tag(tag: str) -> tuple[str, str]:
+    """``"B-PER"`` -> ``("B", "PER")``, ``"O"`` -> ``("O", "")``; DataError otherwise."""
     if tag == "O":
         return "O", ""
     if len(tag) > 2 and tag[1] in "-_":
         return tag[0].upper(), tag[2:]
-    raise DataError(f"tag {tag!r} is not 'O' nor PREFIX-TYPE.", fix="use tags such as B-PER, I-PER, O.")
+    raise DataError(
+        f"tag {tag!r} is not 'O' nor PREFIX-TYPE.",
+        fix=f"use tags such as B-{tag or 'PER'}, I-{tag or 'PER'}, O (a tag without a prefix starts or "
+        "continues nothing), or load with scheme='iob2' to keep the tags as they are.",
+    )
+
+
+_split = split_tag
 
 
 def detect_scheme(tags: Sequence[str]) -> str:

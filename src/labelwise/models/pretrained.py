@@ -5,6 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from labelwise.data.hub_names import (
+    in_hub_cache,
+    looks_like_local_path,
+    nearby_names,
+    offline_variables,
+)
 from labelwise.errors import ConfigError
 
 DEFAULT_ENCODER = "minilm"
@@ -25,8 +31,12 @@ def default_encoder_path() -> str:
 
 def resolve_model_path(name_or_path: str | os.PathLike | None) -> str:
     """Turn ``None`` or ``"minilm"`` into the packaged MiniLM folder; keep an existing local
-    path; pass anything else through as a hub name (which needs network unless cached,
-    and fails clearly under ``HF_HUB_OFFLINE=1``)."""
+    path; pass anything else through as a hub name (which needs network unless cached).
+
+    A name that can only be a local path (``./x``, ``/x``, ``~/x``, ``a/b/c``, ``data/x``
+    beside a ``data/`` folder) but does not exist, or any name not in the hub cache while
+    ``HF_HUB_OFFLINE``/``TRANSFORMERS_OFFLINE`` is on, is a ConfigError at once instead of
+    tens of seconds of hub retries."""
     if name_or_path is None or str(name_or_path).lower() in (DEFAULT_ENCODER, "all-minilm-l6-v2"):
         return default_encoder_path()
     path = Path(name_or_path).expanduser()
@@ -34,19 +44,29 @@ def resolve_model_path(name_or_path: str | os.PathLike | None) -> str:
         if not (path / "config.json").exists():
             raise ConfigError(f"{str(path)!r} exists but holds no config.json: it is not a Hugging Face model folder.")
         return str(path)
-    if os.environ.get("HF_HUB_OFFLINE") == "1" and not _in_hub_cache(str(name_or_path)):
+    name = str(name_or_path)
+    if not isinstance(name_or_path, str) or looks_like_local_path(name):
+        close = nearby_names(name)
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
         raise ConfigError(
-            f"{str(name_or_path)!r} is not a local folder, and HF_HUB_OFFLINE=1 forbids downloading it. "
-            "Pass a local model folder, or unset HF_HUB_OFFLINE to load from the hub."
+            f"no such model folder {name!r} (resolved from {Path.cwd()}).{hint} "
+            "Fix: check the path; a hub name has the form 'name' or 'owner/name'."
         )
-    return str(name_or_path)
+    offline = offline_variables()
+    if offline and not _in_hub_cache(name):
+        raise ConfigError(
+            f"{name!r} is not a local folder and not in the hub cache, and {'/'.join(offline)} forbids "
+            "downloading it. Fix: pass an existing local model folder, or unset "
+            f"{'/'.join(offline)} to load it from the hub."
+        )
+    return name
 
 
 def _in_hub_cache(name: str) -> bool:
     try:
         from huggingface_hub import try_to_load_from_cache
 
-        return isinstance(try_to_load_from_cache(name, "config.json"), str)
+        return isinstance(try_to_load_from_cache(name, "config.json"), str) or in_hub_cache(name, "model")
     except Exception:  # an old or missing huggingface_hub: let from_pretrained decide
         return False
 
