@@ -9,7 +9,6 @@ import pytest
 
 from labelwise.data import ClassificationDataset
 from labelwise.errors import ConfigError, NotFittedError, SelectionError
-from labelwise.loop import ActiveLearner
 from labelwise.outputs import ModelOutputs
 from labelwise.strategies import QueryContext, get_strategy
 from labelwise.strategies.gradient import BAIT
@@ -197,6 +196,7 @@ def test_actune_refuses_a_batch_base_instead_of_selecting_the_whole_pool(base):
 # ---- BERT-KM cold start ------------------------------------------------------------------
 def test_bert_km_cold_start_with_a_model_that_cannot_embed_unfitted_names_the_fix():
     pytest.importorskip("torch")
+    from labelwise.loop import ActiveLearner
     from labelwise.models import TextCNN
 
     texts = tuple(f"text number {i} about {'cats' if i % 2 else 'dogs'}" for i in range(30))
@@ -210,6 +210,7 @@ def test_bert_km_cold_start_with_a_model_that_cannot_embed_unfitted_names_the_fi
 
 
 def test_bert_km_cold_start_still_works_with_a_model_that_embeds_before_fit():
+    from labelwise.loop import ActiveLearner
     from labelwise.models import TfidfLogisticRegression
 
     texts = tuple(f"text number {i} about {'cats' if i % 2 else 'dogs'} and more" for i in range(30))

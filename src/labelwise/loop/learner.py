@@ -539,11 +539,12 @@ def _load_model(folder: Path, model: Any) -> Any:
 
         return joblib.load(folder / "model.joblib")
     if kind == "own":
-        if model is None:
-            raise DataError("this model was saved with its own save(); pass model= to load it into.",
-                            path=str(folder / "model"))
-        model.load(folder / "model")
-        return model
+        from labelwise.models._estimator import load_model
+
+        # a new fitted model (load() is a classmethod on every labelwise model); without
+        # model=, the class is read from params.json (labelwise's own models only).
+        loaded = load_model(folder / "model", template=model)
+        return model if loaded is None else loaded
     if model is None:
         raise DataError("no saved model found.", path=str(folder))
     return model
