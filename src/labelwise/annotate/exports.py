@@ -151,7 +151,7 @@ def label_studio_config(dataset: Any) -> str:
         kinds = sorted({tag.partition("-")[2] for tag in dataset.tag_names if tag != "O"})
         labels = "".join(f"\n    <Label value={quoteattr(kind)}/>" for kind in kinds)
         return (f'<View>\n  <Labels name="{FROM_NAME}" toName="{TO_NAME}">{labels}\n  </Labels>\n'
-                f'  <Text name="{TO_NAME}" value="$text"/>\n</View>\n')
+                f'  <Text name="{TO_NAME}" value="$text" granularity="word"/>\n</View>\n')
     if dataset.task != "classification":
         raise DataError(f"Label Studio export covers classification and tagging, not {dataset.task}.")
     choice = "multiple" if dataset.multi_label else "single"
