@@ -135,13 +135,13 @@ class QueryContext:
         **extra: Any,
     ) -> QueryContext:
         """A context with every unlabeled position as a candidate unless told otherwise."""
-        labeled = np.asarray(labeled_indices, dtype=np.int64)
+        labeled = _positions(labeled_indices, "labeled_indices", n_pool)
         if candidate_indices is None:
             mask = np.ones(n_pool, dtype=bool)
             mask[labeled] = False
             candidates = np.flatnonzero(mask)
         else:
-            candidates = np.asarray(candidate_indices, dtype=np.int64)
+            candidates = np.asarray(candidate_indices)  # validated (not cast) by __post_init__
         return cls(n_pool, labeled, candidates, check_random_state(random_state), **extra)
 
     @property
@@ -175,8 +175,8 @@ def _positions(values: Any, field_name: str, n_pool: int) -> np.ndarray:
 def multi_label_signal(outputs: Any, context: QueryContext) -> bool | None:
     """Whether the task is multi-label, from the most explicit signal there is: the
     context's ``multi_label``, then the pool's ``multi_label`` flag (a classification
-    dataset), then the model's fitted ``multi_label_``, then the shape of the labels
-    (indicator rows are 2-D). None when nothing says; the probabilities' row sums then
+    dataset), then the model's fitted ``multi_label_``, then 2-D (indicator) labels.
+    None when nothing says; the probabilities' row sums then
     decide (:func:`looks_multi_label`)."""
     if context.multi_label is not None:
         return bool(context.multi_label)
@@ -186,8 +186,8 @@ def multi_label_signal(outputs: Any, context: QueryContext) -> bool | None:
         if isinstance(flag, (bool, np.bool_)):
             return bool(flag)
     labels = context.labels
-    if isinstance(labels, np.ndarray) and labels.size and labels.dtype != object:
-        return labels.ndim == 2
+    if isinstance(labels, np.ndarray) and labels.ndim == 2 and labels.size and labels.dtype != object:
+        return True  # indicator rows; 1-D labels say nothing (tests and tools pass them freely)
     return None
 
 

@@ -102,7 +102,7 @@ class DiscriminativeAL(QueryStrategy):
             if first_scores is None:
                 first_scores = np.zeros(len(candidates))
                 first_scores[rest] = probability
-            picked = top_k(probability, int(size))
+            picked = top_k(probability, int(size), context.rng)
             chosen.extend(rest[picked].tolist())
             chosen_scores.extend(probability[picked].tolist())
             remaining[rest[picked]] = False

@@ -13,6 +13,8 @@ from labelwise.strategies.base import QueryContext, QueryStrategy, ScoringStrate
 from labelwise.strategies.registry import register_strategy
 
 EMBEDDING_TASKS = ("classification", "tagging", "seq2seq")
+#: the running distance of a row already in the batch: below any real squared distance.
+TAKEN = -1.0
 
 
 @register_strategy("coreset", "core_set", "k_center_greedy")
@@ -46,14 +48,19 @@ class Coreset(QueryStrategy):
             chosen.append(first)
             scores.append(float("inf"))
             nearest = min_squared_distances(points, points[[first]])
+            nearest[first] = TAKEN
         while len(chosen) < k:
+            # A picked row is marked TAKEN (below every distance), so once every remaining
+            # row sits at distance 0 (duplicates, collapsed embeddings) argmax still finds a
+            # new one instead of returning an earlier pick.
             pick = int(np.argmax(nearest))
             chosen.append(pick)
-            scores.append(float(np.sqrt(nearest[pick])))
+            scores.append(float(np.sqrt(max(nearest[pick], 0.0))))
             nearest = np.minimum(nearest, min_squared_distances(points, points[[pick]]))
+            nearest[pick] = TAKEN
         if np.isinf(scores[0]):  # the random first centre: rank it above every later pick
             scores[0] = (max(scores[1:]) if len(scores) > 1 else 0.0) + 1.0
-        return Selection(candidates[chosen], scores, candidates, np.sqrt(nearest))
+        return Selection(candidates[chosen], scores, candidates, np.sqrt(np.maximum(nearest, 0.0)))
 
 
 @register_strategy("cal", "contrastive_active_learning")

@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import xlogy
 
+from labelwise.errors import SelectionError
+
 
 def _as_float(probabilities: np.ndarray) -> np.ndarray:
     array = np.asarray(probabilities)
@@ -36,6 +38,12 @@ def margin(probabilities: np.ndarray) -> np.ndarray:
     """Breaking ties as a score: ``-(p_1 - p_2)`` (smallest gap between the two best classes
     scores highest). Input ``(n, C)`` with ``C >= 2``."""
     p = _as_float(probabilities)
+    if p.shape[-1] < 2:
+        raise SelectionError(
+            f"breaking ties compares the two most probable classes, but the probabilities have "
+            f"{p.shape[-1]} column(s). Fix: label examples of at least two classes first (query them "
+            "with 'random' or a cold-start strategy) or choose 'least_confidence' or 'entropy'."
+        )
     top_two = np.partition(p, p.shape[-1] - 2, axis=-1)[..., -2:]
     return -(top_two[..., 1] - top_two[..., 0])
 

@@ -105,6 +105,7 @@ class SEALS(QueryStrategy):
         narrowed = QueryContext(
             context.n_pool, context.labeled_indices, filtered, context.rng, labels=context.labels,
             iteration=context.iteration, token_counts=context.token_counts, n_classes=context.n_classes,
+            multi_label=context.multi_label,
         )
         return self.base_strategy().select(outputs, k, narrowed)
 
