@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Container, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
@@ -30,6 +30,8 @@ class BackgroundLearner:
         test: optional labeled held-out dataset; its score is computed after each fit.
         on_update: called (from the worker thread) after each background task ends,
             successfully or not.
+        exclude: positions never to queue (e.g. the annotator's skipped ones), tested
+            with ``in`` when a ranking is made.
 
     The queue is every unlabeled position the strategy scored, sorted by the strategy's
     scores (``Selection.pool_scores``), highest first; positions it did not score follow
@@ -38,17 +40,22 @@ class BackgroundLearner:
     """
 
     def __init__(self, learner: Any, batch_size: int, *, test: Any = None,
-                 on_update: Callable[[BackgroundLearner], None] | None = None) -> None:
+                 on_update: Callable[[BackgroundLearner], None] | None = None,
+                 exclude: Container[int] = ()) -> None:
         self.learner = learner
         self.batch_size = int(batch_size)
         self.test = test
         self.on_update = on_update
+        self.exclude = exclude
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="labelwise-annotate")
         self._lock = threading.Lock()
         self.queue: list[int] = []
+        self.queue_version = 0  # bumped whenever the queue is replaced
         self.queue_scores: dict[int, float] = {}
         self.suggestions: dict[int, Any] = {}
         self.error: str | None = None
+        # Why the model was not retrained although labels exist (e.g. one class so far).
+        self.notice: str | None = None
         self.test_scores: dict[str, float] | None = None
         self.train_seconds: float | None = None
         self.rank_seconds: float | None = None
@@ -61,29 +68,30 @@ class BackgroundLearner:
     def busy(self) -> bool:
         return self._running > 0
 
-    def peek(self, n: int, exclude: Collection[int] = ()) -> list[int]:
+    def peek(self, n: int, exclude: Container[int] = ()) -> list[int]:
         """The first ``n`` queued positions not in ``exclude``; never waits for the worker."""
         with self._lock:
             queue = self.queue
-        excluded = set(exclude)
-        picked = []
+        picked: list[int] = []
+        if n <= 0:
+            return picked
         for position in queue:
-            if position not in excluded:
+            if position not in exclude:
                 picked.append(position)
                 if len(picked) == n:
                     break
         return picked
 
-    def queue_size(self, exclude: Collection[int] = ()) -> int:
+    def queue_size(self, exclude: Container[int] = ()) -> int:
         with self._lock:
             queue = self.queue
-        excluded = set(exclude)
-        return sum(1 for p in queue if p not in excluded)
+        return sum(1 for p in queue if p not in exclude)
 
     def set_queue(self, positions: Sequence[int]) -> None:
         """Install a queue (e.g. from a snapshot) without ranking."""
         with self._lock:
             self.queue = [int(p) for p in positions]
+            self.queue_version += 1
 
     def submit(self, indices: Sequence[int] = (), labels: Sequence[Any] = (), *,
                retrain: bool = True, suggest: Sequence[int] = ()) -> Future:
@@ -110,7 +118,11 @@ class BackgroundLearner:
         try:
             if indices:
                 self.learner.teach(indices, labels, retrain=False)
-            if retrain and len(self.learner.labeled_indices):
+            blocker = self.learner.fit_blocker() if len(self.learner.labeled_indices) else None
+            self.notice = None if blocker is None else (
+                f"not retrained yet: {blocker}; the queue stays ranked by the cold-start strategy "
+                f"{self.learner.cold_start.name!r} until then")
+            if retrain and len(self.learner.labeled_indices) and blocker is None:
                 started = time.perf_counter()
                 self.learner.fit()
                 self.train_seconds = time.perf_counter() - started
@@ -138,6 +150,7 @@ class BackgroundLearner:
         if len(learner.unlabeled_indices) == 0:
             with self._lock:
                 self.queue = []
+                self.queue_version += 1
             return
         selection = learner.query(self.batch_size)
         learner.release(selection.indices)
@@ -146,9 +159,10 @@ class BackgroundLearner:
         unlabeled_scores = scores[unlabeled]
         # NaN (not scored) sorts last; ties keep pool order (stable sort).
         order = np.argsort(-np.nan_to_num(unlabeled_scores, nan=-np.inf), kind="stable")
-        ranked = unlabeled[order]
+        ranked = [p for p in unlabeled[order].tolist() if p not in self.exclude]
         with self._lock:
-            self.queue = [int(p) for p in ranked]
+            self.queue = ranked
+            self.queue_version += 1
             self.queue_scores = {int(p): float(s) for p, s in zip(unlabeled, unlabeled_scores, strict=True)}
         self.rank_seconds = time.perf_counter() - started
 

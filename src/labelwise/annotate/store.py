@@ -5,17 +5,30 @@ Every decision (``label``, ``skip``, ``undo``) is one line, written, flushed and
 ``os.fsync``-ed before the call returns, so a killed kernel loses at most the decision
 that was being written. Snapshots go to a temporary file that is fsynced and then moved
 over the old one with ``os.replace`` (atomic on POSIX). The user's log is never rewritten
-in place: a corrupt line (e.g. half-written when the machine died) is reported with a
-warning naming the file and line, and skipped.
+in place: a corrupt line (e.g. half-written when the machine died, or a record whose
+position or value has the wrong type) is reported with a warning naming the file and
+line, and skipped.
+
+The log is read once, when the store opens; after that the current labels and skips are
+kept up to date in memory with each decision, so a decision costs the same whether the
+log holds ten lines or a million.
+
+One writer at a time: a store holds an exclusive lock on its log (``<log>.lock``) until
+:meth:`AnnotationStore.close`. A second store on the same log in another process is
+refused with :class:`~labelwise.errors.LockedError`; in the same process (a notebook cell
+run again) the newer store takes the log over and the older one refuses further writes.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
 import threading
 import time
 import warnings
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,10 +36,15 @@ from typing import Any
 
 import numpy as np
 
-from labelwise.errors import DataError
+from labelwise._io import append_line_durably, atomic_write_text, exclusive_lock
+from labelwise.errors import DataError, LockedError
 
 ACTIONS = ("label", "skip", "undo")
 SNAPSHOT_VERSION = 1
+
+# The writable store that currently owns each log in this process (resolved path -> store).
+_OWNERS: dict[Path, weakref.ref[AnnotationStore]] = {}
+_OWNERS_LOCK = threading.RLock()  # re-entered when a takeover closes the older store
 
 
 class CorruptLineWarning(UserWarning):
@@ -55,17 +73,25 @@ class Decision:
     line: int = 0
 
     def to_json(self) -> str:
+        # allow_nan=False: NaN/Infinity are not JSON and would corrupt the log for every reader.
         return json.dumps({"action": self.action, "position": self.position, "value": self.value,
                            "timestamp": self.timestamp, "iteration": self.iteration},
-                          ensure_ascii=False)
+                          ensure_ascii=False, allow_nan=False)
 
 
 class AnnotationStore:
     """Decisions in ``path`` (JSON Lines), the latest snapshot in ``path + ".snapshot.json"``,
     the learner's saved state in ``path + ".learner/"``.
 
-    Opening an existing store replays its log: :attr:`labels` (position → value, undo
+    Opening an existing store replays its log once: :attr:`labels` (position → value, undo
     applied), :attr:`skipped`, and :meth:`load_snapshot` give back the queue and iteration.
+    :meth:`label_of`, :meth:`is_skipped` and :attr:`n_labeled` answer in constant time.
+
+    Args:
+        path: the JSON Lines log.
+        read_only: read the log without taking the writer's lock (e.g. to export from
+            another process while someone annotates); recording then raises
+            :class:`~labelwise.errors.LockedError`.
 
     >>> store = AnnotationStore("annotations.jsonl")
     >>> store.record_label(17, "Sports", iteration=0)
@@ -73,21 +99,72 @@ class AnnotationStore:
     {17: 'Sports'}
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, *, read_only: bool = False) -> None:
         self.path = Path(path)
         self.snapshot_path = self.path.with_name(self.path.name + ".snapshot.json")
         self.learner_dir = self.path.with_name(self.path.name + ".learner")
+        self.read_only = bool(read_only)
         self._lock = threading.Lock()
         self._snapshot_lock = threading.Lock()
         self.decisions: list[Decision] = []
         self.corrupt_lines: list[int] = []
+        # Replayed state, kept current decision by decision: per position the stack of its
+        # label/skip decisions (undo pops), in first-seen order; the top labels and skips.
+        self._stacks: dict[int, list[Decision]] = {}
+        self._current: dict[int, Any] = {}
+        self._skipped: set[int] = set()
         self._needs_newline = False
         self._line_count = 0
-        if self.path.exists():
+        self._handle: Any = None
+        self._holding: contextlib.ExitStack | None = None
+        self._closed_reason: str | None = None
+        if self.read_only:
+            if not self.path.exists():
+                raise DataError("no annotation log here to read.", path=str(self.path),
+                                fix="pass the log an Annotator or AnnotationStore wrote.")
             self._replay()
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._handle = open(self.path, "ab")  # noqa: SIM115 (kept open for the session)
+            self._closed_reason = "it was opened with read_only=True"
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._take_lock()
+        try:
+            if self.path.exists():
+                self._replay()
+            self._handle = open(self.path, "a", encoding="utf-8", newline="")  # noqa: SIM115 (kept open)
+        except BaseException:
+            self._release_lock()
+            raise
+
+    # ---- the writer's lock --------------------------------------------------------------
+    def _take_lock(self) -> None:
+        key = self.path.resolve()
+        with _OWNERS_LOCK:
+            previous = _OWNERS.get(key)
+            older = previous() if previous is not None else None
+            if older is not None and older is not self:
+                # The same log opened again in this process (a notebook cell run again):
+                # the newer store takes over, the older one refuses any further write.
+                older._close(f"a newer AnnotationStore on {self.path} took the log over")
+            holding = contextlib.ExitStack()
+            holding.enter_context(exclusive_lock(self.path, "annotation store"))
+            self._holding = holding
+            _OWNERS[key] = weakref.ref(self)
+
+    def _release_lock(self) -> None:
+        holding, self._holding = self._holding, None
+        if holding is not None:
+            holding.close()
+        with _OWNERS_LOCK:
+            key = self.path.resolve()
+            owner = _OWNERS.get(key)
+            if owner is not None and owner() is self:
+                del _OWNERS[key]
+
+    def _check_writable(self) -> None:
+        if self._closed_reason is not None:
+            raise LockedError(
+                f"annotation store {self.path} no longer accepts decisions: {self._closed_reason}. "
+                "Fix: record through the store (or Annotator) opened last, or open the log again.")
 
     # ---- reading ------------------------------------------------------------------------
     def _replay(self) -> None:
@@ -101,11 +178,7 @@ class AnnotationStore:
             if not raw.strip():
                 continue
             try:
-                record = json.loads(raw.decode("utf-8"))
-                decision = Decision(str(record["action"]), int(record["position"]), record.get("value"),
-                                    float(record["timestamp"]), int(record["iteration"]), number)
-                if decision.action not in ACTIONS:
-                    raise ValueError(f"unknown action {decision.action!r}")
+                decision = _parse_line(raw, number)
             except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
                 self.corrupt_lines.append(number)
                 last = number == len(lines)
@@ -116,17 +189,55 @@ class AnnotationStore:
                     CorruptLineWarning, stacklevel=3)
                 continue
             self.decisions.append(decision)
+            self._apply(decision)
+
+    def _apply(self, decision: Decision) -> None:
+        position = decision.position
+        stack = self._stacks.setdefault(position, [])
+        if decision.action == "undo":
+            if stack:
+                stack.pop()
+        else:
+            stack.append(decision)
+        self._current.pop(position, None)
+        self._skipped.discard(position)
+        if stack:
+            if stack[-1].action == "label":
+                self._current[position] = stack[-1].value
+            else:
+                self._skipped.add(position)
 
     @property
     def labels(self) -> dict[int, Any]:
         """Current label of every labeled position (log replayed, undo applied), in the
-        order they were first labeled."""
-        return _replay_state(self.decisions)[0]
+        order they first appear in the log. A new dict (a copy) on each access."""
+        with self._lock:
+            current = self._current
+            return {p: current[p] for p in self._stacks if p in current}
 
     @property
     def skipped(self) -> set[int]:
-        """Positions whose latest (not undone) decision is a skip."""
-        return _replay_state(self.decisions)[1]
+        """Positions whose latest (not undone) decision is a skip (a copy)."""
+        with self._lock:
+            return set(self._skipped)
+
+    def label_of(self, position: int, default: Any = None) -> Any:
+        """The current label of ``position``, or ``default``; constant time."""
+        return self._current.get(position, default)
+
+    def is_labeled(self, position: int) -> bool:
+        return position in self._current
+
+    def is_skipped(self, position: int) -> bool:
+        return position in self._skipped
+
+    def is_decided(self, position: int) -> bool:
+        """Labeled or skipped (latest decision not undone)."""
+        return position in self._current or position in self._skipped
+
+    @property
+    def n_labeled(self) -> int:
+        return len(self._current)
 
     @property
     def n_decisions(self) -> int:
@@ -134,37 +245,54 @@ class AnnotationStore:
 
     # ---- writing ------------------------------------------------------------------------
     def _append(self, decision: Decision) -> Decision:
-        payload = decision.to_json().encode("utf-8") + b"\n"
+        line = decision.to_json()
         with self._lock:
+            self._check_writable()
             if self._needs_newline:
                 # Terminate a half-written last line by appending, never by rewriting it.
-                payload = b"\n" + payload
+                line = "\n" + line
                 self._line_count += 1
                 self._needs_newline = False
-            self._handle.write(payload)
-            self._handle.flush()
-            os.fsync(self._handle.fileno())
+            append_line_durably(self._handle, line)
             self._line_count += 1
             stored = Decision(decision.action, decision.position, decision.value,
                               decision.timestamp, decision.iteration, self._line_count)
             self.decisions.append(stored)
+            self._apply(stored)
         return stored
 
     def record_label(self, position: int, value: Any, *, iteration: int) -> Decision:
-        """Append a label decision; returns once it is on disk (fsynced)."""
-        return self._append(Decision("label", int(position), _jsonable(value), time.time(), int(iteration)))
+        """Append a label decision; returns once it is on disk (fsynced).
+
+        ``value`` is a class name or id, or a list of names (multi-label) or tags (NER);
+        anything else (a float, ``None``, a boolean, NaN, a nested list) raises
+        :class:`~labelwise.errors.DataError` before anything is written.
+        """
+        position = _check_position(position)
+        value = _check_value(_jsonable(value), position)
+        return self._append(Decision("label", position, value, time.time(), _check_iteration(iteration)))
 
     def record_skip(self, position: int, *, iteration: int) -> Decision:
-        return self._append(Decision("skip", int(position), None, time.time(), int(iteration)))
+        return self._append(Decision("skip", _check_position(position), None, time.time(),
+                                     _check_iteration(iteration)))
 
     def record_undo(self, position: int, *, iteration: int) -> Decision:
         """Undo the latest label or skip of ``position``."""
-        return self._append(Decision("undo", int(position), None, time.time(), int(iteration)))
+        return self._append(Decision("undo", _check_position(position), None, time.time(),
+                                     _check_iteration(iteration)))
+
+    def _close(self, reason: str) -> None:
+        with self._lock:
+            if self._closed_reason is None:
+                self._closed_reason = reason
+            if self._handle is not None and not self._handle.closed:
+                self._handle.close()
+        with self._snapshot_lock:  # a snapshot being written finishes first
+            self._release_lock()
 
     def close(self) -> None:
-        with self._lock:
-            if not self._handle.closed:
-                self._handle.close()
+        """Close the log and release the writer's lock; later writes raise LockedError."""
+        self._close("it was closed")
 
     def __enter__(self) -> AnnotationStore:
         return self
@@ -181,6 +309,7 @@ class AnnotationStore:
                  "current": [int(p) for p in current], "iteration": int(iteration),
                  "n_decisions": self.n_decisions, "timestamp": time.time(), "extra": extra or {}}
         with self._snapshot_lock:
+            self._check_writable()
             if learner is not None:
                 learner.save(self.learner_dir)
                 state["learner"] = str(self.learner_dir.name)
@@ -190,20 +319,23 @@ class AnnotationStore:
     def save_learner(self, learner: Any) -> Path:
         """Save the learner's state (``learner.save``) beside the log, in :attr:`learner_dir`."""
         with self._snapshot_lock:
+            self._check_writable()
             learner.save(self.learner_dir)
         return self.learner_dir
 
     def load_snapshot(self) -> dict[str, Any] | None:
-        """The latest snapshot, or ``None`` when there is none (a corrupt one warns)."""
+        """The latest snapshot, or ``None`` when there is none or it is unusable (a corrupt
+        or malformed one warns, naming the file; the log alone then rebuilds the state)."""
         if not self.snapshot_path.exists():
             return None
         try:
             state = json.loads(self.snapshot_path.read_text(encoding="utf-8"))
+            problem = _snapshot_problem(state)
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            warnings.warn(f"{self.snapshot_path}: unreadable snapshot ignored ({error}); the queue "
-                          "will be ranked again from the labels in the log.", CorruptLineWarning, stacklevel=2)
-            return None
-        if state.get("version") != SNAPSHOT_VERSION:
+            problem = str(error)
+        if problem is not None:
+            warnings.warn(f"{self.snapshot_path}: unreadable snapshot ignored ({problem}); the batch and "
+                          "the queue are rebuilt from the labels in the log.", CorruptLineWarning, stacklevel=2)
             return None
         return state
 
@@ -215,9 +347,9 @@ class AnnotationStore:
         if target.resolve() == self.path.resolve():
             raise DataError("compact() never overwrites the live log.", path=str(target),
                             fix="choose another target file.")
-        by_position = {d.position: d for d in self.decisions if d.action == "label"}
-        lines = [Decision("label", p, v, by_position[p].timestamp, by_position[p].iteration).to_json()
-                 for p, v in self.labels.items()]
+        with self._lock:
+            tops = {p: stack[-1] for p, stack in self._stacks.items() if stack and stack[-1].action == "label"}
+        lines = [Decision("label", p, d.value, d.timestamp, d.iteration).to_json() for p, d in tops.items()]
         atomic_write_text(target, "".join(line + "\n" for line in lines))
         return target
 
@@ -277,23 +409,72 @@ class AnnotationStore:
         return f"AnnotationStore({str(self.path)!r}, decisions={self.n_decisions}, labeled={len(self.labels)})"
 
 
-def _replay_state(decisions: Sequence[Decision]) -> tuple[dict[int, Any], set[int]]:
-    # Per position, a stack of label/skip decisions; undo pops the latest one.
-    stacks: dict[int, list[Decision]] = {}
-    for decision in decisions:
-        stack = stacks.setdefault(decision.position, [])
-        if decision.action == "undo":
-            if stack:
-                stack.pop()
-        else:
-            stack.append(decision)
-    labels = {}
-    for decision in decisions:  # first-labeled order
-        stack = stacks.get(decision.position)
-        if stack and stack[-1].action == "label" and decision.position not in labels:
-            labels[decision.position] = stack[-1].value
-    skipped = {p for p, stack in stacks.items() if stack and stack[-1].action == "skip"}
-    return labels, skipped
+def _parse_line(raw: bytes, number: int) -> Decision:
+    """One log line to a Decision; ValueError/KeyError/TypeError when it is not one."""
+    record = json.loads(raw.decode("utf-8"))
+    if not isinstance(record, dict):
+        raise DataError(f"a record is a JSON object, got {type(record).__name__}.")
+    action = record["action"]
+    if action not in ACTIONS:
+        raise DataError(f"unknown action {action!r}; expected one of {list(ACTIONS)}.")
+    position = _check_position(record["position"])
+    value = record.get("value")
+    if action == "label":
+        value = _check_value(value, position)
+    timestamp = record["timestamp"]
+    if isinstance(timestamp, bool) or not isinstance(timestamp, (int, float)) or not math.isfinite(timestamp):
+        raise DataError(f"field 'timestamp' must be a finite number, got {timestamp!r}.")
+    return Decision(action, position, value, float(timestamp), _check_iteration(record["iteration"]), number)
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _check_position(position: Any) -> int:
+    if not _is_integer(position) or position < 0:
+        raise DataError(f"field 'position' must be a pool position (an integer >= 0), got {position!r} "
+                        f"({type(position).__name__}).",
+                        fix="pass the row's integer position in the dataset (not a float or a boolean).")
+    return int(position)
+
+
+def _check_iteration(iteration: Any) -> int:
+    if not _is_integer(iteration) or iteration < 0:
+        raise DataError(f"field 'iteration' must be an integer >= 0, got {iteration!r} "
+                        f"({type(iteration).__name__}).")
+    return int(iteration)
+
+
+def _is_label_atom(value: Any) -> bool:
+    return (isinstance(value, str) and value != "") or _is_integer(value)
+
+
+def _check_value(value: Any, position: int) -> Any:
+    """A label value as the log stores it: a non-empty name, an integer class id, or a
+    list of those (multi-label names, NER tags)."""
+    if _is_label_atom(value) or (isinstance(value, list) and all(_is_label_atom(v) for v in value)):
+        return value
+    raise DataError(
+        f"position {position}: field 'value' must be a class name or id, or a list of names or tags; "
+        f"got {value!r} ({type(value).__name__}).",
+        fix="label with a class name (e.g. 'Sports'), a list of names for multi-label, or a tag list "
+            "for NER; floats, None, booleans, NaN and nested lists are not labels.")
+
+
+def _snapshot_problem(state: Any) -> str | None:
+    """Why a parsed snapshot cannot be used, or None when it can."""
+    if not isinstance(state, dict):
+        return "not a JSON object"
+    if state.get("version") != SNAPSHOT_VERSION:
+        return f"version {state.get('version')!r}, expected {SNAPSHOT_VERSION}"
+    for field in ("queue", "current"):
+        positions = state.get(field)
+        if not isinstance(positions, list) or not all(_is_integer(p) and p >= 0 for p in positions):
+            return f"field {field!r} is not a list of pool positions"
+    if not _is_integer(state.get("iteration")) or state["iteration"] < 0:
+        return "field 'iteration' is not an integer >= 0"
+    return None
 
 
 def entity_spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
@@ -316,19 +497,6 @@ def _char_spans(tokens: Sequence[str], tags: Sequence[str]) -> list[tuple[str, i
         starts.append(offset)
         offset += len(token) + 1
     return [(kind, starts[s], starts[e - 1] + len(tokens[e - 1])) for kind, s, e in entity_spans(tags)]
-
-
-def atomic_write_text(path: Path, text: str) -> Path:
-    """Write ``text`` to a temporary file beside ``path``, fsync it, then ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-    return path
 
 
 def _jsonable(value: Any) -> Any:

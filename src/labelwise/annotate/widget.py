@@ -7,9 +7,10 @@ import os
 import threading
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import anywidget
+import numpy as np
 import traitlets
 
 from labelwise.annotate.background import BackgroundLearner
@@ -18,8 +19,28 @@ from labelwise.data.datasets import ClassificationDataset, TaggingDataset
 from labelwise.errors import DataError
 from labelwise.loop import ActiveLearner
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+
 _HERE = Path(__file__).parent
 _RESERVED_KEYS = set("sunajk")  # skip, undo, next, accept, down, up
+
+
+class _Excluded:
+    """The positions a new batch must not show: decided (labeled or skipped, as the store
+    knows them now) or in ``extra``. A membership test, not a copy of the labels, so its
+    cost does not grow with the log."""
+
+    def __init__(self, store: AnnotationStore, extra: Iterable[int] = ()) -> None:
+        self.store = store
+        self.extra = set(extra)
+
+    def __contains__(self, position: object) -> bool:
+        return position in self.extra or self.store.is_decided(position)  # type: ignore[arg-type]
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def _shortcuts(names: list[str]) -> list[str]:
@@ -98,8 +119,13 @@ class Annotator(anywidget.AnyWidget):
         self.batch_size = int(batch_size)
         self.store = store if isinstance(store, AnnotationStore) else AnnotationStore(store)
         self.learner = ActiveLearner(model, dataset, strategy, random_state=random_state)
-        self.background = BackgroundLearner(self.learner, self.batch_size, test=test, on_update=self._on_background)
+        self.background = BackgroundLearner(self.learner, self.batch_size, test=test, on_update=self._on_background,
+                                            exclude=_Excluded(self.store))
         self._batch_decisions: list[int] = []
+        # The queue length shown in the progress line, recounted only when the queue, the
+        # batch on screen or a decision outside that batch changes it (not on every click).
+        self._queue_count_key: tuple[int, tuple[int, ...]] | None = None
+        self._queue_count = 0
         # Held while the batch on screen is replaced or refreshed (UI thread and worker), for
         # milliseconds only: never while a model trains.
         self._screen_lock = threading.RLock()
@@ -109,43 +135,59 @@ class Annotator(anywidget.AnyWidget):
 
     # ---- start / resume -----------------------------------------------------------------
     def _resume(self) -> None:
+        # The log was read once when the store opened; this is the only full pass over it.
         labels = self.store.labels
         snapshot = self.store.load_snapshot()
+        n_pool = len(self.dataset)
         if snapshot is not None:
             self.iteration = int(snapshot["iteration"])
-            self.background.set_queue(snapshot["queue"])
-            current = [p for p in snapshot.get("current", []) if 0 <= p < len(self.dataset)]
+            self.background.set_queue([p for p in snapshot["queue"] if p < n_pool])
+            current = [p for p in snapshot["current"] if p < n_pool]
         else:
+            # No usable snapshot: the log alone gives the iteration and the items decided
+            # in it; the rest of that batch is filled from a fresh ranking below.
             self.iteration = max((d.iteration for d in self.store.decisions), default=0)
-            current = []
+            current = self._decided_in(self.iteration)
         # Items decided in the batch that was on screen stay undoable after a restart.
+        on_screen = set(current)
         self._batch_decisions = [d.position for d in self.store.decisions
-                                 if d.iteration == self.iteration and d.action != "undo" and d.position in current]
+                                 if d.iteration == self.iteration and d.action != "undo" and d.position in on_screen]
+        if not self.background.queue:
+            # Rank before the labels are taught: the learner knows none yet, so this is the
+            # cold-start ranking, ready at once; teaching and retraining follow in the background.
+            self.background.rank_now()
+        if snapshot is None or not current:
+            room = self.batch_size - len(current)
+            if room > 0:
+                current = current + self.background.peek(room, self._excluded(current))
         if labels:
             positions = list(labels)
             values = [self._learner_label(labels[p]) for p in positions]
-            if snapshot is None:
-                self.background.submit(positions, values)
-            else:
-                self.background.submit(positions, values, suggest=current)
-        elif snapshot is None:
-            self.background.rank_now()
-        if not current:
-            current = self.background.peek(self.batch_size, self._excluded())
+            self.background.submit(positions, values, suggest=current)
         self._show(current)
         self._snapshot(current)
+
+    def _decided_in(self, iteration: int) -> list[int]:
+        """Positions labeled or skipped (not undone) in ``iteration``, in log order, at
+        most one batch: the batch on screen when the session stopped, as far as the log
+        knows it."""
+        positions: dict[int, None] = {}
+        for decision in self.store.decisions:
+            if (decision.iteration == iteration and decision.action != "undo"
+                    and decision.position < len(self.dataset) and self.store.is_decided(decision.position)):
+                positions[decision.position] = None
+        return list(positions)[-self.batch_size:]
 
     def _learner_label(self, value: Any) -> Any:
         return tuple(value) if self.task == "tagging" else value
 
-    def _excluded(self, extra: list[int] | tuple = ()) -> set[int]:
-        labels = self.store.labels
-        return set(labels) | self.store.skipped | set(extra)
+    def _excluded(self, extra: Iterable[int] = ()) -> _Excluded:
+        return _Excluded(self.store, extra)
 
     # ---- items --------------------------------------------------------------------------
-    def _item(self, position: int, labels: dict[int, Any], skipped: set[int]) -> dict[str, Any]:
-        item: dict[str, Any] = {"position": int(position), "label": labels.get(position),
-                                "skipped": position in skipped,
+    def _item(self, position: int) -> dict[str, Any]:
+        item: dict[str, Any] = {"position": int(position), "label": self.store.label_of(position),
+                                "skipped": self.store.is_skipped(position),
                                 "suggestion": self.background.suggestions.get(position)}
         if self.task == "tagging":
             item["tokens"] = list(self.dataset.tokens[position])
@@ -154,15 +196,20 @@ class Annotator(anywidget.AnyWidget):
         return item
 
     def _show(self, current: list[int]) -> None:
-        labels, skipped = self.store.labels, self.store.skipped
         upcoming = self.background.peek(self.batch_size, self._excluded(current))
-        self.items = [self._item(p, labels, skipped) for p in current]
-        self.upcoming = [self._item(p, labels, skipped) for p in upcoming]
+        self.items = [self._item(p) for p in current]
+        self.upcoming = [self._item(p) for p in upcoming]
         self._update_progress()
 
     def _refresh_items(self) -> None:
-        labels, skipped = self.store.labels, self.store.skipped
-        self.items = [self._item(item["position"], labels, skipped) for item in self.items]
+        self.items = [self._item(item["position"]) for item in self.items]
+
+    def _queue_size(self, current: list[int]) -> int:
+        key = (self.background.queue_version, tuple(current))
+        if key != self._queue_count_key:
+            self._queue_count = self.background.queue_size(self._excluded(current))
+            self._queue_count_key = key
+        return self._queue_count
 
     def _update_progress(self) -> None:
         background = self.background
@@ -174,7 +221,7 @@ class Annotator(anywidget.AnyWidget):
             score = None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
         current = [item["position"] for item in self.items]
         self.progress = {
-            "labeled": len(self.store.labels), "queue": background.queue_size(self._excluded(current)),
+            "labeled": self.store.n_labeled, "queue": self._queue_size(current),
             "pool": len(self.dataset), "iteration": self.iteration, "training": background.busy,
             "score": score, "metric": metric, "train_seconds": background.train_seconds,
         }
@@ -183,6 +230,8 @@ class Annotator(anywidget.AnyWidget):
             self.status = background.error
         elif background.busy:
             self.status = "retraining in the background…"
+        elif background.notice:
+            self.status = background.notice
         else:
             self.status = "ready"
 
@@ -192,45 +241,51 @@ class Annotator(anywidget.AnyWidget):
 
     # ---- actions (also callable from Python) --------------------------------------------
     def label(self, position: int, value: Any) -> None:
-        """Label ``position`` (class name, list of names for multi-label, tag list for NER)."""
-        position = int(position)
+        """Label ``position`` (class name or id, list of names for multi-label, tag list for
+        NER). Anything else raises :class:`~labelwise.errors.DataError` and stores nothing."""
+        position = self._check_position(position)
         value = self._validate(position, value)
         self.store.record_label(position, value, iteration=self.iteration)
-        self._batch_decisions.append(position)
-        with self._screen_lock:
-            self._refresh_items()
-            self._update_progress()
+        self._after_decision(position)
 
     def skip(self, position: int) -> None:
-        position = int(position)
+        position = self._check_position(position)
         self.store.record_skip(position, iteration=self.iteration)
-        self._batch_decisions.append(position)
-        with self._screen_lock:
-            self._refresh_items()
-            self._update_progress()
+        self._after_decision(position)
 
     def undo(self) -> int | None:
         """Undo the latest label or skip of the batch on screen; returns its position."""
         if not self._batch_decisions:
             self.status = "nothing to undo in this batch"
             return None
-        position = self._batch_decisions.pop()
+        position = self._batch_decisions[-1]
         self.store.record_undo(position, iteration=self.iteration)
+        self._batch_decisions.pop()
         with self._screen_lock:
-            self._refresh_items()
-            self._update_progress()
+            self._on_decided(position)
         return position
+
+    def _after_decision(self, position: int) -> None:
+        self._batch_decisions.append(position)
+        with self._screen_lock:
+            self._on_decided(position)
+
+    def _on_decided(self, position: int) -> None:
+        # Only the items on screen and the counts change: constant work per click.
+        if position not in self.current_positions:
+            self._queue_count_key = None  # a position in the queue may have left or come back
+        self._refresh_items()
+        self._update_progress()
 
     def next_batch(self, shown: list[int] | None = None) -> list[int]:
         """Finish the batch on screen: its labels go to the background learner (teach,
         retrain, rescore) and the next batch is shown at once from the ranked queue."""
         with self._screen_lock:
-            labels = self.store.labels
-            finished = [p for p in self.current_positions if p in labels]
-            values = [self._learner_label(labels[p]) for p in finished]
+            finished = [p for p in self.current_positions if self.store.is_labeled(p)]
+            values = [self._learner_label(self.store.label_of(p)) for p in finished]
             if shown is not None:
                 excluded = self._excluded()
-                current = [int(p) for p in shown if int(p) not in excluded]
+                current = [p for p in (self._check_position(p) for p in shown) if p not in excluded]
             else:
                 current = [item["position"] for item in self.upcoming]
             if not current:
@@ -243,29 +298,52 @@ class Annotator(anywidget.AnyWidget):
         self._snapshot(current)
         return current
 
-    def _validate(self, position: int, value: Any) -> Any:
+    def _check_position(self, position: Any) -> int:
+        if not _is_integer(position):
+            raise DataError(f"field 'position' must be an integer pool position, got {position!r} "
+                            f"({type(position).__name__}).", fix="pass the item's 'position' as shown.")
         if not 0 <= position < len(self.dataset):
-            raise DataError(f"position {position} lies outside the pool (size {len(self.dataset)}).")
+            raise DataError(f"position {position} lies outside the pool (size {len(self.dataset)}).",
+                            fix=f"pass a position in 0..{len(self.dataset) - 1}.")
+        return int(position)
+
+    def _validate(self, position: int, value: Any) -> Any:
+        """The stored form of ``value``: tag names (NER), label names (multi-label, in the
+        order of ``label_names``) or one label name."""
+        names = list(self.label_names) if self.task == "tagging" else list(self.dataset.label_names)
+        if self.task == "tagging" or self.multi_label:
+            what = "a list of tags, one per token" if self.task == "tagging" else "a list of label names"
+            if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, set, np.ndarray)):
+                raise DataError(f"position {position}: field 'value' must be {what}, got {value!r} "
+                                f"({type(value).__name__}).", fix=f"pass {what}.")
+            if not all(isinstance(v, str) for v in value):
+                raise DataError(f"position {position}: field 'value' must be {what}, got {list(value)!r}.",
+                                fix="pass names (strings), not ids or other values.")
         if self.task == "tagging":
-            tags = [str(t) for t in value]
+            tags = list(value)
             if len(tags) != len(self.dataset.tokens[position]):
-                raise DataError(f"position {position}: {len(tags)} tags for {len(self.dataset.tokens[position])} tokens.")
+                raise DataError(f"position {position}: {len(tags)} tags for {len(self.dataset.tokens[position])} tokens.",
+                                fix="pass one tag per token.")
             unknown = sorted(set(tags) - set(self.dataset.tag_names)) if self.dataset.tag_names else []
             if unknown:
                 raise DataError(f"position {position}: unknown tags {unknown}.", fix=f"use {list(self.dataset.tag_names)}.")
             return tags
-        names = list(self.dataset.label_names)
         if self.multi_label:
-            chosen = [str(v) for v in value]
-            unknown = sorted(set(chosen) - set(names))
+            unknown = sorted(set(value) - set(names))
             if unknown:
                 raise DataError(f"position {position}: unknown labels {unknown}.", fix=f"use {names}.")
-            return [n for n in names if n in chosen]
-        if isinstance(value, (int,)) and not isinstance(value, bool):
+            return [n for n in names if n in set(value)]
+        if _is_integer(value):
+            if not 0 <= value < len(names):
+                raise DataError(f"position {position}: label id {value} is outside 0..{len(names) - 1}.",
+                                fix=f"pass a label id in 0..{len(names) - 1} or one of {names}.")
             return names[int(value)]
-        if str(value) not in names:
+        if not isinstance(value, str):
+            raise DataError(f"position {position}: field 'value' must be a label name or id, got {value!r} "
+                            f"({type(value).__name__}).", fix=f"use one of {names} (or its id).")
+        if value not in names:
             raise DataError(f"position {position}: unknown label {value!r}.", fix=f"use one of {names}.")
-        return str(value)
+        return value
 
     # ---- plumbing -----------------------------------------------------------------------
     def _snapshot(self, current: list[int]) -> None:
@@ -277,10 +355,9 @@ class Annotator(anywidget.AnyWidget):
         # suggestions, and save the learner with the snapshot.
         with self._screen_lock:
             current = self.current_positions
-            labels, skipped = self.store.labels, self.store.skipped
-            self.items = [self._item(p, labels, skipped) for p in current]
+            self.items = [self._item(p) for p in current]
             upcoming = self.background.peek(self.batch_size, self._excluded(current))
-            self.upcoming = [self._item(p, labels, skipped) for p in upcoming]
+            self.upcoming = [self._item(p) for p in upcoming]
             self._update_progress()
         if background.error is None:
             try:

@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
+import io
 import json
 import math
-import os
 import time
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from labelwise._io import atomic_write_bytes, atomic_write_text
 from labelwise._random import RandomState, check_random_state, derive_seed
 from labelwise.data.datasets import ClassificationDataset, Seq2SeqDataset, TaggingDataset
-from labelwise.errors import DataError, SelectionError
+from labelwise.errors import DataError, LabelwiseError, SelectionError
 from labelwise.loop.history import IterationRecord
 from labelwise.loop.schedule import StrategySchedule
 from labelwise.models.base import is_fitted
@@ -24,6 +27,13 @@ from labelwise.strategies import QueryContext, QueryStrategy, Selection, get_str
 
 STATE_FILE = "state.json"
 STATE_VERSION = 1
+_STATE_FIELDS = ("n_pool", "pool_fingerprint", "labels", "pending", "history", "rng_state", "rng_class",
+                 "previous_scores", "schedule", "cold_start", "output_options", "retrain", "prepared")
+
+
+class ColdStartWarning(UserWarning):
+    """The labels cannot train the model yet (e.g. one class so far): the learner keeps
+    querying with its cold-start strategy until they can."""
 
 
 class ActiveLearner:
@@ -40,8 +50,9 @@ class ActiveLearner:
         strategy: a registry name, a strategy instance, a :class:`StrategySchedule` or a
             ``{iteration: strategy}`` mapping.
         random_state: seed or Generator; the whole run is reproducible from it.
-        cold_start: the strategy for queries made before any label exists, unless the
-            scheduled strategy can start cold itself (e.g. ALPS).
+        cold_start: the strategy for queries made before the labels can train the model
+            (none yet, or a single class so far), unless the scheduled strategy can start
+            cold itself (e.g. ALPS).
         subsampler: optional :class:`~labelwise.subsampling.Subsampler` to score a part of
             the pool (UPS).
         output_options: options for output producers (e.g. ``{"mc_samples": 10}``).
@@ -119,10 +130,27 @@ class ActiveLearner:
 
     # ---- querying ----------------------------------------------------------------------
     def current_strategy(self) -> QueryStrategy:
+        """The scheduled strategy, or the cold-start one while the labels cannot train the
+        model (see :meth:`fit_blocker`) and the scheduled one needs a trained model."""
         strategy = self.schedule.strategy_for(self.iteration)
-        if not self._labels and not strategy.cold_start:
+        if not strategy.cold_start and self.fit_blocker() is not None:
             return self.cold_start
         return strategy
+
+    def fit_blocker(self) -> str | None:
+        """Why the labels cannot train the model yet, or ``None`` when they can: nothing
+        labeled, or (single-label classification) fewer than two distinct classes, which
+        no classifier can learn from."""
+        if not self._labels:
+            return "nothing is labeled yet"
+        pool = self.pool
+        if isinstance(pool, ClassificationDataset) and not pool.multi_label:
+            classes = set(self._labels.values()) | {label for label, _ in self._pseudo.values()}
+            if len(classes) < 2:
+                name = pool.label_names[next(iter(classes))]
+                return (f"every label so far is class {name!r}, and a classifier needs at least 2 classes "
+                        "(label a row of another class)")
+        return None
 
     def query(self, k: int, *, unit: str = "instances") -> Selection:
         """Choose ``k`` unlabeled positions (or, with ``unit="tokens"``, sentences whose
@@ -139,11 +167,7 @@ class ActiveLearner:
             raise SelectionError("every pool position is labeled or pending; nothing left to query.")
         candidates = unlabeled
         if self.subsampler is not None:
-            candidates = np.asarray(
-                self.subsampler.subsample(unlabeled, iteration=self.iteration,
-                                          previous_scores=self.previous_scores, rng=self.rng),
-                dtype=np.int64,
-            )
+            candidates = self._subsample(unlabeled, int(k) if unit == "instances" else 1)
         self._prepare_delegates(strategy)
         outputs = self._outputs(expected=_required_kinds(strategy))
         context = self._context(candidates)
@@ -169,6 +193,22 @@ class ActiveLearner:
         )
         self._train_seconds = 0.0
         return selection
+
+    def _subsample(self, unlabeled: np.ndarray, query_size: int) -> np.ndarray:
+        """The subsampler's candidates; it is told the query size (when its ``subsample``
+        takes ``query_size``) so that it keeps at least that many rows."""
+        options: dict[str, Any] = {"iteration": self.iteration, "previous_scores": self.previous_scores,
+                                   "rng": self.rng}
+        if _accepts_keyword(self.subsampler.subsample, "query_size"):
+            options["query_size"] = query_size
+        candidates = np.asarray(self.subsampler.subsample(unlabeled, **options), dtype=np.int64).reshape(-1)
+        needed = min(query_size, len(unlabeled))
+        if len(np.unique(candidates)) < needed:
+            raise SelectionError(
+                f"the subsampler {type(self.subsampler).__name__} kept {len(np.unique(candidates))} candidates "
+                f"for a query of {query_size}. Fix: let its subsample() accept a query_size keyword and keep at "
+                "least that many rows, or query fewer.")
+        return candidates
 
     def _select_tokens(self, strategy: QueryStrategy, outputs: ModelOutputs, budget: int,
                        context: QueryContext) -> Selection:
@@ -234,27 +274,29 @@ class ActiveLearner:
             self._pseudo.pop(int(position), None)  # a gold label replaces a pseudo-label
         if retrain if retrain is not None else self.retrain:
             self.fit()
-
     def release(self, indices: Sequence[int] | np.ndarray) -> None:
         """Return queried-but-unlabeled positions to the pool (e.g. skipped by an annotator)."""
         for position in np.asarray(indices, dtype=np.int64).reshape(-1):
             self._pending.pop(int(position), None)
 
     def _convert_label(self, position: int, label: Any) -> Any:
+        """``label`` in the learner's stored form; DataError naming the position for
+        anything that is not a label of this task (never a silent truncation)."""
         pool = self.pool
         if isinstance(pool, ClassificationDataset):
             if pool.multi_label:
-                if isinstance(label, (list, tuple, set)) and all(isinstance(x, str) for x in label):
-                    row = np.zeros(pool.n_classes, dtype=np.int8)
-                    row[pool.label_ids(list(label))] = 1
-                    return row.tolist()
-                row = np.asarray(label, dtype=np.int8).reshape(-1)
-                if row.shape != (pool.n_classes,):
-                    raise DataError(f"position {position}: a multi-label label needs {pool.n_classes} indicators.")
-                return row.tolist()
+                return self._convert_multi_label(position, label)
             if isinstance(label, str):
                 return int(pool.label_ids([label])[0])
-            value = int(label)
+            if _is_integer(label):
+                value = int(label)
+            elif isinstance(label, (float, np.floating)) and math.isfinite(label) and float(label).is_integer():
+                value = int(label)  # 2.0 from a float array is class 2; 1.9 is no class
+            else:
+                raise DataError(
+                    f"position {position}: a label must be a class name or an integer class id, got {label!r} "
+                    f"({type(label).__name__}).",
+                    fix=f"pass one of {list(pool.label_names)} or its id in 0..{pool.n_classes - 1}.")
             if not 0 <= value < pool.n_classes:
                 raise DataError(
                     f"position {position}: label id {value} is outside 0..{pool.n_classes - 1} "
@@ -262,14 +304,37 @@ class ActiveLearner:
                 )
             return value
         if isinstance(pool, TaggingDataset):
-            tags = tuple(label)
+            if isinstance(label, str) or not isinstance(label, (list, tuple, np.ndarray)) \
+                    or not all(isinstance(tag, str) for tag in label):
+                raise DataError(f"position {position}: a tagging label must be a list of tag names, one per token, "
+                                f"got {label!r}.", fix="pass e.g. ['B-PER', 'O', ...].")
+            tags = tuple(str(tag) for tag in label)
             expected = len(pool.tokens[position])
             if len(tags) != expected:
                 raise DataError(f"position {position}: {len(tags)} tags for a sentence of {expected} tokens.")
+            unknown = sorted(set(tags) - set(pool.tag_names)) if pool.tag_names else []
+            if unknown:
+                raise DataError(f"position {position}: unknown tags {unknown}.", fix=f"use {list(pool.tag_names)}.")
             return tags
         if not isinstance(label, str) or not label.strip():
             raise DataError(f"position {position}: a seq2seq label must be a non-empty target text.")
         return label
+
+    def _convert_multi_label(self, position: int, label: Any) -> list[int]:
+        pool = self.pool
+        if isinstance(label, (list, tuple, set)) and all(isinstance(x, str) for x in label):
+            row = np.zeros(pool.n_classes, dtype=np.int8)
+            row[pool.label_ids(list(label))] = 1
+            return row.tolist()
+        try:
+            values = np.asarray(label, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            values = np.empty(0)
+        if values.shape != (pool.n_classes,) or not np.isin(values, (0.0, 1.0)).all():
+            raise DataError(f"position {position}: a multi-label label is a list of names or {pool.n_classes} "
+                            f"indicators (0 or 1), got {label!r}.",
+                            fix=f"pass names from {list(pool.label_names)} or a 0/1 row of length {pool.n_classes}.")
+        return values.astype(np.int8).tolist()
 
     def teach_pseudo(self, indices: Sequence[int] | np.ndarray, labels: Sequence[Any],
                      weights: Sequence[float] | np.ndarray | None = None, *, retrain: bool = False) -> None:
@@ -329,9 +394,19 @@ class ActiveLearner:
         return np.fromiter(self._pseudo, dtype=np.int64, count=len(self._pseudo))
 
     def fit(self) -> None:
-        """Retrain the model on every labeled row (plus pseudo-labeled rows, if any)."""
+        """Retrain the model on every labeled row (plus pseudo-labeled rows, if any).
+
+        While the labels cannot train it (a single class so far, see :meth:`fit_blocker`)
+        this warns with :class:`ColdStartWarning` and leaves the model as it is; queries
+        then use the cold-start strategy."""
         if not self._labels:
             raise DataError("nothing is labeled yet; teach() some labels first.")
+        blocker = self.fit_blocker()
+        if blocker is not None:
+            warnings.warn(
+                f"the model was not trained: {blocker}. Queries go on with the cold-start strategy "
+                f"{self.cold_start.name!r} until the labels can train it.", ColdStartWarning, stacklevel=2)
+            return
         self._ensure_prepared()
         if hasattr(self.model, "random_state"):
             self.model.random_state = derive_seed(self.rng)
@@ -406,7 +481,7 @@ class ActiveLearner:
             "prepared": self._prepared,
         }
         _save_model(self.model, folder)
-        _atomic_write(folder / STATE_FILE, json.dumps(state))
+        atomic_write_text(folder / STATE_FILE, json.dumps(state))
         return folder
 
     @classmethod
@@ -414,9 +489,18 @@ class ActiveLearner:
              strategy: Any = None, subsampler: Any = None,
              output_options: Mapping[str, Any] | None = None) -> ActiveLearner:
         """Restore a learner saved with :meth:`save`. ``pool`` must be the same dataset;
-        ``model`` is needed only for models saved with their own ``save``/``load``;
+        ``model`` is needed only for models saved with their own ``save``/``load`` (the
+        learner keeps what that ``load`` returns, so a classmethod ``load`` works too);
         ``output_options`` adds options that are objects (a language model), which
-        ``save`` does not write."""
+        ``save`` does not write.
+
+        Security: a model saved without its own ``save`` is a pickle (``model.joblib``);
+        loading it runs code from the file. Load only folders you trust.
+
+        A damaged folder (a missing field, a truncated model file, a label or position
+        that does not fit the pool) raises :class:`~labelwise.errors.DataError` naming the
+        file and the field.
+        """
         folder = Path(folder)
         path = folder / STATE_FILE
         if not path.exists():
@@ -424,9 +508,20 @@ class ActiveLearner:
         try:
             state = json.loads(path.read_text(encoding="utf-8"))
         except json.JSONDecodeError as error:
-            raise DataError(f"the state file is corrupt ({error.msg}).", path=str(path), line=error.lineno) from None
+            raise DataError(f"the state file is corrupt ({error.msg}).", path=str(path), line=error.lineno,
+                            fix="save the learner again; a damaged state file cannot be repaired.") from None
+        except UnicodeDecodeError:
+            raise DataError("the state file is not UTF-8 text.", path=str(path),
+                            fix="save the learner again; a damaged state file cannot be repaired.") from None
+        if not isinstance(state, dict):
+            raise DataError("the state file does not hold a JSON object.", path=str(path),
+                            fix="save the learner again.")
         if state.get("version") != STATE_VERSION:
             raise DataError(f"state version {state.get('version')} is not supported.", path=str(path))
+        missing = [name for name in _STATE_FIELDS if name not in state]
+        if missing:
+            raise DataError(f"the state file lacks the fields {missing}.", path=str(path),
+                            fix="save the learner again; the folder is damaged or incomplete.")
         if state["n_pool"] != len(pool) or state["pool_fingerprint"] != pool_fingerprint(pool):
             raise DataError(
                 "the pool differs from the one the learner was saved with.",
@@ -434,19 +529,34 @@ class ActiveLearner:
                 fix="pass the same dataset (same rows, same order) that was used before saving.",
             )
         model = _load_model(folder, model)
-        if strategy is None:
-            strategy = StrategySchedule([(start, (name, params)) for start, name, params in state["schedule"]])
-        learner = cls(model, pool, strategy, cold_start=get_strategy(state["cold_start"][0], **state["cold_start"][1]),
+        try:
+            if strategy is None:
+                strategy = StrategySchedule([(start, (name, params)) for start, name, params in state["schedule"]])
+            cold_name, cold_params = state["cold_start"]
+            cold_start = get_strategy(cold_name, **cold_params)
+        except LabelwiseError:
+            raise
+        except (TypeError, ValueError) as error:
+            raise DataError(f"field 'schedule' or 'cold_start' is malformed ({error}).", path=str(path),
+                            fix="save the learner again, or pass strategy= to load().") from None
+        if not isinstance(state["output_options"], dict):
+            raise DataError("field 'output_options' is not an object.", path=str(path), fix="save the learner again.")
+        learner = cls(model, pool, strategy, cold_start=cold_start,
                       subsampler=subsampler, output_options={**state["output_options"], **(output_options or {})},
-                      retrain=state["retrain"])
-        bit_generator = getattr(np.random, state["rng_class"])()
-        bit_generator.state = state["rng_state"]
-        learner.rng = np.random.Generator(bit_generator)
-        learner._labels = {int(p): _restore_label(label, pool) for p, label in state["labels"]}
-        learner._pending = {int(p): None for p in state["pending"]}
-        learner.history = [IterationRecord.from_dict(r) for r in state["history"]]
-        learner.previous_scores = np.array([np.nan if s is None else s for s in state["previous_scores"]])
-        learner._prepared = state["prepared"]
+                      retrain=bool(state["retrain"]))
+        learner.rng = _restore_rng(state, path)
+        learner._labels = _restore_labels(learner, state["labels"], path)
+        learner._pending = {p: None for p in _restore_positions(state["pending"], len(pool), path, "pending")}
+        if set(learner._pending) & set(learner._labels):
+            raise DataError("field 'pending' lists positions that are also labeled.", path=str(path),
+                            fix="save the learner again; the state file is inconsistent.")
+        try:
+            learner.history = [IterationRecord.from_dict(r) for r in state["history"]]
+        except (TypeError, ValueError, AttributeError) as error:
+            raise DataError(f"field 'history' is malformed ({error}).", path=str(path),
+                            fix="save the learner again.") from None
+        learner.previous_scores = _restore_scores(state["previous_scores"], len(pool), path)
+        learner._prepared = bool(state["prepared"])
         return learner
 
     def __repr__(self) -> str:
@@ -500,51 +610,139 @@ def _jsonable(label: Any) -> Any:
     return label
 
 
-def _restore_label(label: Any, pool: Any) -> Any:
-    if isinstance(pool, TaggingDataset):
-        return tuple(label)
-    return label
-
-
 def _jsonable_params(strategy: QueryStrategy) -> dict[str, Any]:
     return _json_items(strategy.get_params())
 
 
-def _atomic_write(path: Path, text: str) -> None:
-    temporary = path.with_name(path.name + ".tmp")
-    with open(temporary, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
+
+def _accepts_keyword(function: Any, name: str) -> bool:
+    try:
+        parameters = inspect.signature(function).parameters
+    except (TypeError, ValueError):
+        return False
+    return name in parameters or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
+
+
+def _restore_positions(values: Any, n_pool: int, path: Path, field: str) -> list[int]:
+    if not isinstance(values, list) or not all(_is_integer(v) and 0 <= v < n_pool for v in values):
+        raise DataError(f"field {field!r} must list pool positions (integers in 0..{n_pool - 1}).",
+                        path=str(path), fix="save the learner again; the state file is damaged.")
+    if len(set(values)) != len(values):
+        raise DataError(f"field {field!r} lists a position twice.", path=str(path), fix="save the learner again.")
+    return [int(v) for v in values]
+
+
+def _restore_labels(learner: ActiveLearner, pairs: Any, path: Path) -> dict[int, Any]:
+    if not isinstance(pairs, list) or not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+        raise DataError("field 'labels' must be a list of [position, label] pairs.", path=str(path),
+                        fix="save the learner again; the state file is damaged.")
+    positions = _restore_positions([p for p, _ in pairs], learner.n_pool, path, "labels")
+    labels = {}
+    for number, (position, (_, label)) in enumerate(zip(positions, pairs, strict=True)):
+        try:
+            labels[position] = learner._convert_label(position, label)
+        except DataError as error:
+            raise DataError(f"field 'labels', entry {number}: {error}", path=str(path),
+                            fix="save the learner again; the state file is damaged.") from None
+    return labels
+
+
+def _restore_rng(state: dict[str, Any], path: Path) -> np.random.Generator:
+    name = state["rng_class"]
+    bit_generator_class = getattr(np.random, name, None) if isinstance(name, str) else None
+    if not (isinstance(bit_generator_class, type) and issubclass(bit_generator_class, np.random.BitGenerator)):
+        raise DataError(f"field 'rng_class' names no NumPy bit generator ({name!r}).", path=str(path),
+                        fix="save the learner again.")
+    bit_generator = bit_generator_class()
+    try:
+        bit_generator.state = state["rng_state"]
+    except (TypeError, ValueError, KeyError) as error:
+        raise DataError(f"field 'rng_state' is malformed ({error}).", path=str(path),
+                        fix="save the learner again.") from None
+    return np.random.Generator(bit_generator)
+
+
+def _restore_scores(values: Any, n_pool: int, path: Path) -> np.ndarray:
+    if (not isinstance(values, list) or len(values) != n_pool
+            or not all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in values)):
+        raise DataError(f"field 'previous_scores' must hold {n_pool} numbers (or null).", path=str(path),
+                        fix="save the learner again.")
+    return np.array([np.nan if s is None else s for s in values], dtype=np.float64)
 
 
 def _save_model(model: Any, folder: Path) -> None:
     if callable(getattr(model, "save", None)):
         model.save(folder / "model")
-        (folder / "model.kind").write_text("own", encoding="utf-8")
+        atomic_write_text(folder / "model.kind", "own")
+        atomic_write_text(folder / "model.class", f"{type(model).__module__}:{type(model).__qualname__}")
     else:
         import joblib
 
-        temporary = folder / "model.joblib.tmp"
-        joblib.dump(model, temporary)
-        os.replace(temporary, folder / "model.joblib")
-        (folder / "model.kind").write_text("joblib", encoding="utf-8")
+        buffer = io.BytesIO()
+        joblib.dump(model, buffer)
+        atomic_write_bytes(folder / "model.joblib", buffer.getvalue())
+        atomic_write_text(folder / "model.kind", "joblib")
+
+
+def _labelwise_class(name: str) -> Any:
+    """The class ``module:qualname`` when it is one of labelwise's own models (importing
+    them runs no foreign code), else None: a user's class must be passed as ``model=``."""
+    module_name, _, qualname = name.partition(":")
+    if not qualname or not (module_name == "labelwise" or module_name.startswith("labelwise.")):
+        return None
+    import importlib
+
+    try:
+        found: Any = importlib.import_module(module_name)
+        for part in qualname.split("."):
+            found = getattr(found, part)
+    except (ImportError, AttributeError):
+        return None
+    return found if isinstance(found, type) and callable(getattr(found, "load", None)) else None
 
 
 def _load_model(folder: Path, model: Any) -> Any:
-    kind = (folder / "model.kind").read_text(encoding="utf-8").strip() if (folder / "model.kind").exists() else ""
+    kind_path = folder / "model.kind"
+    kind = kind_path.read_text(encoding="utf-8").strip() if kind_path.exists() else ""
     if kind == "joblib":
         import joblib
 
-        return joblib.load(folder / "model.joblib")
+        model_path = folder / "model.joblib"
+        if not model_path.exists():
+            raise DataError("the saved model file is missing.", path=str(model_path),
+                            fix="save the learner again; the folder is incomplete.")
+        try:
+            return joblib.load(model_path)
+        except Exception as error:  # noqa: BLE001 - EOFError, UnpicklingError, KeyError, ... all mean damage
+            raise DataError(f"the saved model cannot be read ({type(error).__name__}: {error}).",
+                            path=str(model_path), fix="save the learner again; the file is damaged or truncated.") \
+                from None
     if kind == "own":
-        from labelwise.models._estimator import load_model
-
-        # a new fitted model (load() is a classmethod on every labelwise model); without
-        # model=, the class is read from params.json (labelwise's own models only).
-        loaded = load_model(folder / "model", template=model)
+        saved_class = (folder / "model.class").read_text(encoding="utf-8").strip() \
+            if (folder / "model.class").exists() else ""
+        if model is None:
+            model = _labelwise_class(saved_class)
+        if model is None:
+            raise DataError(f"this model was saved with its own save(); pass model= "
+                            f"(a {saved_class or 'model of the saved class'}) to load it.",
+                            path=str(folder / "model"))
+        try:
+            if isinstance(model, type) and inspect.isfunction(inspect.getattr_static(model, "load", None)):
+                model = model()  # a class whose load is an instance method fills a default instance
+            loaded = model.load(folder / "model")
+        except LabelwiseError:
+            raise
+        except Exception as error:  # noqa: BLE001 - a damaged folder surfaces as many error types
+            raise DataError(f"the saved model cannot be read ({type(error).__name__}: {error}).",
+                            path=str(folder / "model"), fix="save the learner again; the folder is damaged.") from None
+        # A classmethod load (TransformerSeq2Seq) returns a new fitted object; an instance
+        # method fills the object in place and returns it (or None).
         return model if loaded is None else loaded
+    if kind:
+        raise DataError(f"unknown model kind {kind!r}.", path=str(kind_path), fix="save the learner again.")
     if model is None:
         raise DataError("no saved model found.", path=str(folder))
     return model

@@ -22,6 +22,10 @@ class Subsampler(Protocol):
         iteration: int,
         previous_scores: np.ndarray | None,
         rng: np.random.Generator,
+        query_size: int = 1,
     ) -> np.ndarray:
-        """Candidate positions, a subset of ``unlabeled_indices``."""
+        """Candidate positions, a subset of ``unlabeled_indices``, at least ``query_size``
+        of them (or all of ``unlabeled_indices`` when it is smaller): the learner passes
+        the number of rows the query will select. A subsampler written without the
+        ``query_size`` keyword still works; the learner then checks the count."""
         ...

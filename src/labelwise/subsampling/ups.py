@@ -45,14 +45,18 @@ class _RescoringSubsampler:
         return self.rescore_every is not None and iteration % self.rescore_every == 0
 
     def subsample(self, unlabeled_indices: np.ndarray, *, iteration: int,
-                  previous_scores: np.ndarray | None, rng: np.random.Generator) -> np.ndarray:
-        """Candidate positions ``(m,)`` int64, sorted, a subset of ``unlabeled_indices``."""
+                  previous_scores: np.ndarray | None, rng: np.random.Generator,
+                  query_size: int = 1) -> np.ndarray:
+        """Candidate positions ``(m,)`` int64, sorted, a subset of ``unlabeled_indices``:
+        at least ``max(min_size, query_size)`` of them (or every unlabeled row), topped up
+        with the best-scored rows left out, so a query of ``query_size`` rows always has
+        enough candidates."""
         unlabeled = np.asarray(unlabeled_indices, dtype=np.int64).reshape(-1)
         if unlabeled.size == 0 or self.rescores_fully(iteration):
             return np.sort(unlabeled)
         scores = _scores_of(unlabeled, previous_scores)
         keep = self._keep(scores, rng)
-        keep = _fill_to(keep, scores, min(self.min_size, unlabeled.size), rng)
+        keep = _fill_to(keep, scores, min(max(self.min_size, int(query_size)), unlabeled.size), rng)
         return np.sort(unlabeled[keep])
 
     def _keep(self, scores: np.ndarray, rng: np.random.Generator) -> np.ndarray:
