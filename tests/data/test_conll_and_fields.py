@@ -107,3 +107,25 @@ def test_no_plain_python_errors_from_the_data_layer(tmp_path):
         load_folder_per_class(tmp_path / "absent")
     with pytest.raises(DataError, match="cannot read a list as a dataset"):
         load_classification(["not", "a", "source"])
+
+
+@pytest.mark.parametrize("labels", [[0.0, 1.9], ["x", "y"], [0, -2]])
+def test_classification_labels_must_be_class_ids(labels):
+    with pytest.raises(DataError, match="label"):
+        ClassificationDataset(["a", "b"], np.asarray(labels), ["x", "y"])
+
+
+def test_whole_valued_float_labels_and_empty_labels_are_accepted():
+    assert ClassificationDataset(["a", "b"], np.array([1.0, 0.0]), ["x", "y"]).labels.tolist() == [1, 0]
+    assert len(ClassificationDataset([], np.asarray([]), ["x"])) == 0
+
+
+def test_a_folder_or_a_truncated_gzip_is_a_data_error(tmp_path):
+    import gzip
+
+    with pytest.raises(DataError, match="this is a folder, not a file"):
+        load_conll(tmp_path)
+    blob = gzip.compress(b"text,label\n" + b"some words,a\n" * 2000)
+    (tmp_path / "cut.csv.gz").write_bytes(blob[: len(blob) // 2])
+    with pytest.raises(DataError, match=r"cut\.csv\.gz, line \d+: cannot read the file"):
+        load_classification(tmp_path / "cut.csv.gz")

@@ -27,6 +27,19 @@ def _as_positions(indices: Sequence[int] | np.ndarray, size: int) -> np.ndarray:
     return positions
 
 
+def _class_ids(labels: np.ndarray) -> np.ndarray:
+    """Integer class ids; whole-valued floats are accepted, 1.9 or "Sports" are not."""
+    if labels.size == 0 or np.issubdtype(labels.dtype, np.integer) or labels.dtype == np.bool_:
+        return labels.astype(np.int64)
+    if np.issubdtype(labels.dtype, np.floating) and np.all(np.isfinite(labels)) and np.all(labels == np.round(labels)):
+        return labels.astype(np.int64)
+    bad = next((v for v in labels.tolist() if not (isinstance(v, (int, float)) and float(v).is_integer())), labels[0])
+    raise DataError(
+        f"labels must be integer class ids; found {bad!r}.",
+        fix="map names to ids with dataset.label_ids(names), or load the data with load_classification.",
+    )
+
+
 @dataclass(frozen=True)
 class ClassificationDataset:
     """Texts with one label each (multi-class) or a set of labels each (multi-label).
@@ -63,11 +76,13 @@ class ClassificationDataset:
                     raise DataError(
                         f"labels must have one entry per text ({len(self.texts)}), got shape {labels.shape}."
                     )
-                labels = labels.astype(np.int64)
+                labels = _class_ids(labels)
                 if labels.size and labels.max() >= len(self.label_names):
                     raise DataError(
                         f"label id {labels.max()} has no name: only {len(self.label_names)} label names given."
                     )
+                if labels.size and labels.min() < UNLABELED:
+                    raise DataError(f"label id {labels.min()} is negative; only {UNLABELED} (unlabeled) is allowed.")
             labels.setflags(write=False)
             object.__setattr__(self, "labels", labels)
 

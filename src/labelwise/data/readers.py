@@ -18,7 +18,22 @@ def open_binary(path: Path) -> io.BufferedIOBase:
     """Open a file for reading bytes, transparently decompressing ``.gz``."""
     if not path.exists():
         raise DataError("file not found.", path=str(path), fix="check the path (it is resolved from the current directory).")
-    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+    if path.is_dir():
+        raise DataError("this is a folder, not a file.", path=str(path), fix="give the path of the data file.")
+    try:
+        return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")
+    except OSError as error:
+        raise DataError(f"cannot open the file ({error.strerror or error}).", path=str(path),
+                        fix="check the file's permissions.") from None
+
+
+def _read_error(path: Path, line: int, error: Exception) -> DataError:
+    return DataError(
+        f"cannot read the file ({type(error).__name__}: {error}).",
+        path=str(path),
+        line=line,
+        fix="the file is truncated or corrupt (a .gz must be a complete gzip archive): re-create or re-download it.",
+    )
 
 
 def _decode_error(path: Path, line: int, encoding: str, error: UnicodeDecodeError) -> DataError:
@@ -34,7 +49,15 @@ def _lines(path: Path, encoding: str) -> Iterator[tuple[int, str]]:
     """Yield ``(line_number, text)``, decoding line by line so a bad byte is reported at
     its own line (a text wrapper decodes in chunks and loses that)."""
     with open_binary(path) as handle:
-        for number, raw in enumerate(handle, 1):
+        number = 0
+        while True:
+            try:
+                raw = handle.readline()
+            except (OSError, EOFError) as error:  # a corrupt or truncated .gz
+                raise _read_error(path, number + 1, error) from None
+            if not raw:
+                return
+            number += 1
             try:
                 text = raw.decode(encoding)
             except UnicodeDecodeError as error:
@@ -69,7 +92,10 @@ def iter_json_array(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, 
     Item numbers are 1-based positions in the list (JSON has no reliable line per item).
     """
     with open_binary(path) as handle:
-        raw = handle.read()
+        try:
+            raw = handle.read()
+        except (OSError, EOFError) as error:
+            raise _read_error(path, 1, error) from None
     try:
         text = raw.decode(encoding)
     except UnicodeDecodeError as error:
