@@ -66,3 +66,40 @@ def test_joint_batch_strategies_are_refused_with_a_pointer(client, fitted):
     pool, model = fitted
     with pytest.raises(ConfigError, match="compute_outputs_distributed"):
         score_pool_distributed(client, lambda: model, pool, Joint(), 3)
+
+
+class _Uniform:
+    """Every row gets the same probabilities: every score ties."""
+
+    def predict_proba(self, dataset):
+        return np.full((len(dataset), 4), 0.25, dtype=np.float32)
+
+
+def test_ties_are_broken_by_the_runs_generator_exactly_as_in_one_process(client, fitted):
+    from labelwise.distributed import score_pool_distributed
+
+    pool, _ = fitted
+    labeled = np.arange(40)
+    for seed in (0, 1):
+        local = get_strategy("entropy").select(ModelOutputs(_Uniform(), pool), 10,
+                                               QueryContext.build(len(pool), labeled, random_state=seed))
+        remote = score_pool_distributed(client, _Uniform, pool, "entropy", 10, labeled_indices=labeled,
+                                        n_shards=3, model_key="uniform", random_state=seed)
+        assert remote.indices.tolist() == local.indices.tolist()
+
+
+def test_bad_arguments_raise_labelwise_errors_before_any_work(client, fitted):
+    from labelwise.distributed import compute_outputs_distributed, score_pool_distributed
+    from labelwise.errors import SelectionError
+
+    pool, model = fitted
+    with pytest.raises(SelectionError, match="outside the pool"):
+        compute_outputs_distributed(client, lambda: model, pool, ["probabilities"], positions=[0, len(pool)])
+    with pytest.raises(SelectionError, match="integer pool positions"):
+        compute_outputs_distributed(client, lambda: model, pool, ["probabilities"], positions=[0.5, 1.0])
+    with pytest.raises(ConfigError, match="unknown output kind"):
+        compute_outputs_distributed(client, lambda: model, pool, ["probabilites"], model_key="m-typo")
+    with pytest.raises(ConfigError, match="n_shards"):
+        score_pool_distributed(client, lambda: model, pool, "entropy", 3, n_shards=0)
+    with pytest.raises(SelectionError, match="labeled_indices"):
+        score_pool_distributed(client, lambda: model, pool, "entropy", 3, labeled_indices=[1.5])

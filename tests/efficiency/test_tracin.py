@@ -132,3 +132,71 @@ def test_model_checkpoints_are_loaded_and_final_weights_restored(tmp_path):
 def test_labels_out_of_range_are_rejected():
     with pytest.raises(ValueError, match="labels must lie"):
         self_influence_last_layer([CheckpointOutputs(np.ones((2, 3)), np.full((2, 2), 0.5))], np.array([0, 2]))
+
+
+def _adapter_with(net, records):
+    class Adapter:
+        module_ = net
+        checkpoints_ = records
+
+        def last_layer_features(self, dataset):
+            with torch.no_grad():
+                return net.features(torch.as_tensor(dataset)).numpy()
+
+        def predict_proba(self, dataset):
+            with torch.no_grad():
+                return torch.softmax(net(torch.as_tensor(dataset)), 1).numpy()
+
+    return Adapter()
+
+
+def test_missing_corrupt_or_foreign_checkpoints_raise_data_errors_naming_them(tmp_path):
+    from labelwise.errors import ConfigError, DataError
+
+    features, labels = _blobs(3, 2)
+    net, _ = _train_with_checkpoints(features, labels, epochs=1)
+    missing = tmp_path / "gone.pt"
+    with pytest.raises(DataError, match="gone.pt"):
+        model_checkpoint_outputs(_adapter_with(net, [{"path": str(missing), "learning_rate": 0.1}]), features)
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(b"not a checkpoint")
+    with pytest.raises(DataError, match="corrupt.pt"):
+        self_influence_full(net, [corrupt], [0.1], torch.as_tensor(features), labels)
+    foreign = {"weight": torch.zeros(3, 3)}
+    with pytest.raises(DataError, match="checkpoint 0 does not fit"):
+        self_influence_full(net, [foreign], [0.1], torch.as_tensor(features), labels)
+    with pytest.raises(ConfigError, match="learning rate"):
+        model_checkpoint_outputs(_adapter_with(net, [(net.state_dict(), "fast")]), features)
+
+
+def test_a_missing_torch_is_a_config_error_naming_the_extra(monkeypatch):
+    import sys
+
+    from labelwise.errors import ConfigError
+    from labelwise.plasm.distillation import distillation_loss
+
+    monkeypatch.setitem(sys.modules, "torch", None)
+    monkeypatch.setitem(sys.modules, "torch.nn.functional", None)
+    with pytest.raises(ConfigError, match=r"labelwise\[torch\]"):
+        self_influence_full(object(), [{}], [0.1], None, np.zeros(1))
+    with pytest.raises(ConfigError, match=r"labelwise\[torch\]"):
+        distillation_loss(None, None)
+
+
+def test_plasm_numbers_are_checked_with_config_errors():
+    from labelwise.data import ClassificationDataset
+    from labelwise.errors import ConfigError
+    from labelwise.models import TfidfLogisticRegression
+    from labelwise.plasm import plasm, select_pseudo_labels
+    from labelwise.plasm.distillation import train_student
+
+    acquired = ClassificationDataset(["a b", "c d"], np.array([0, 1]), ("x", "y"))
+    pool = ClassificationDataset(["a c"], None, ("x", "y"))
+    with pytest.raises(ConfigError, match="tracin_filter_fraction"):
+        plasm(acquired, pool, TfidfLogisticRegression, tracin_filter_fraction="lots")
+    with pytest.raises(ConfigError, match="confidence_threshold"):
+        select_pseudo_labels(np.full((2, 2), 0.5), confidence_threshold="high")
+    with pytest.raises(ConfigError, match="top_fraction"):
+        select_pseudo_labels(np.full((2, 2), 0.5), top_fraction="half")
+    with pytest.raises(ConfigError, match="alpha"):
+        train_student(torch.nn.Linear(2, 2), [np.zeros(2, dtype=np.float32)], np.zeros((1, 2)), alpha="x")

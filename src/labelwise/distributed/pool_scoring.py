@@ -16,8 +16,8 @@ from typing import Any
 
 import numpy as np
 
-from labelwise.errors import ConfigError
-from labelwise.outputs import ModelOutputs
+from labelwise.errors import ConfigError, SelectionError
+from labelwise.outputs import ModelOutputs, known_outputs
 from labelwise.strategies import QueryContext, ScoringStrategy, Selection, get_strategy, top_k
 
 _WORKER_MODELS: dict[str, Any] = {}
@@ -70,6 +70,27 @@ def _shards(candidates: np.ndarray, n_shards: int) -> list[np.ndarray]:
     return [shard for shard in np.array_split(candidates, max(1, n_shards)) if len(shard)]
 
 
+def _shard_count(client: Any, n_shards: int | None) -> int:
+    if n_shards is None:
+        return 4 * max(1, len(client.scheduler_info().get("workers", {})))
+    if isinstance(n_shards, bool) or not isinstance(n_shards, (int, np.integer)) or n_shards < 1:
+        raise ConfigError(f"n_shards must be a positive integer (or None for 4 per worker), got {n_shards!r}.")
+    return int(n_shards)
+
+
+def _check_positions(positions: Any, n_pool: int) -> np.ndarray:
+    array = np.asarray(positions)
+    if array.size == 0:
+        raise SelectionError("positions is empty: give at least one pool position (or None for the whole pool).")
+    if array.ndim != 1 or array.dtype.kind not in "iu":
+        raise SelectionError(f"positions must be a 1-D array of integer pool positions, got shape {array.shape} "
+                             f"of {array.dtype}.")
+    bad = array[(array < 0) | (array >= n_pool)]
+    if bad.size:
+        raise SelectionError(f"positions holds {int(bad[0])}, outside the pool [0, {n_pool}).")
+    return array.astype(np.int64, copy=False)
+
+
 def score_pool_distributed(
     client: Any,
     load_model: Callable[[], Any],
@@ -101,11 +122,10 @@ def score_pool_distributed(
             f"strategy {strategy.name!r} chooses its batch jointly; distributed top-k merging applies to "
             "row-wise scoring strategies only. Use compute_outputs_distributed() and select locally."
         )
-    labeled = np.asarray(labeled_indices, dtype=np.int64)
-    context = QueryContext.build(len(pool), labeled, candidate_indices, random_state=random_state)
+    context = QueryContext.build(len(pool), labeled_indices, candidate_indices, random_state=random_state)
+    labeled = context.labeled_indices
     strategy.check(None, k, context)
-    workers = max(1, len(client.scheduler_info().get("workers", {})))
-    shards = _shards(context.candidate_indices, n_shards or 4 * workers)
+    shards = _shards(context.candidate_indices, _shard_count(client, n_shards))
     pool_future, loader_future = _scatter(client, pool, load_model)
     futures = [
         client.submit(_score_shard, model_key, loader_future, pool_future, strategy, shard, labeled, k,
@@ -113,14 +133,12 @@ def score_pool_distributed(
         for number, shard in enumerate(shards)
     ]
     results = client.gather(futures)
-    positions = np.concatenate([r[0] for r in results])
-    scores = np.concatenate([r[1] for r in results])
     all_scores = np.concatenate([r[2] for r in results])
-    order = np.argsort(positions, kind="stable")  # global tie-breaking by position, as top_k does
-    positions, scores = positions[order], scores[order]
-    best = top_k(scores, k)
     candidate_positions = np.concatenate(shards)
-    return Selection(positions[best], scores[best], candidate_positions, all_scores)
+    # The shards come back in candidate order, so the run's generator breaks ties exactly as
+    # ScoringStrategy.select does in one process.
+    best = top_k(all_scores, k, context.rng)
+    return Selection(candidate_positions[best], all_scores[best], candidate_positions, all_scores)
 
 
 def compute_outputs_distributed(
@@ -136,9 +154,13 @@ def compute_outputs_distributed(
 ) -> ModelOutputs:
     """Compute output ``kinds`` for ``positions`` on the workers and return a local
     :class:`ModelOutputs` holding them, ready for any strategy (batch-aware ones included)."""
-    positions = np.arange(len(pool)) if positions is None else np.asarray(positions, dtype=np.int64)
-    workers = max(1, len(client.scheduler_info().get("workers", {})))
-    shards = _shards(positions, n_shards or 4 * workers)
+    positions = np.arange(len(pool)) if positions is None else _check_positions(positions, len(pool))
+    known = known_outputs()
+    unknown = sorted(set(kinds) - set(known))
+    if unknown:
+        raise ConfigError(f"compute_outputs_distributed(): unknown output kind(s) {unknown}; "
+                          f"known kinds: {', '.join(sorted(known))}.")
+    shards = _shards(positions, _shard_count(client, n_shards))
     pool_future, loader_future = _scatter(client, pool, load_model)
     futures = [client.submit(_outputs_shard, model_key, loader_future, pool_future, list(kinds), shard,
                              dict(options or {}), pure=False) for shard in shards]

@@ -24,8 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from labelwise.errors import ConfigError, DataError
+from labelwise.errors import DataError
 from labelwise.models.pretrained import resolve_model_path
+from labelwise.plasm._checks import number, require
 
 
 def teacher_logits(teacher: Any, dataset: Any) -> np.ndarray:
@@ -42,7 +43,7 @@ def distillation_loss(student_logits: Any, teacher_logits: Any, *, temperature: 
                       labels: Any = None, alpha: float = 0.0) -> Any:
     """The loss above for tensors ``(batch, n_classes)``; ``labels`` ``(batch,)`` with
     ``-1`` where a row has no gold label."""
-    import torch.nn.functional as F
+    F = require("torch.nn.functional", "torch", "distillation_loss()")
 
     soft = F.kl_div(F.log_softmax(student_logits / temperature, dim=-1),
                     F.log_softmax(teacher_logits / temperature, dim=-1),
@@ -78,8 +79,11 @@ def train_student(student: Any, inputs: Sequence[Any], targets: np.ndarray, *,
         labels: optional gold ids ``(n,)``, ``-1`` where unknown.
     Returns the loss per step.
     """
-    import torch
+    torch = require("torch", "torch", "train_student()")
     from tqdm.auto import tqdm
+
+    alpha = number(alpha, "alpha", low=0.0, high=1.0)
+    temperature = number(temperature, "temperature", low=0.0, low_open=True)
 
     targets_tensor = torch.as_tensor(np.asarray(targets, dtype=np.float32))
     if targets_tensor.shape[0] != len(inputs):
@@ -139,13 +143,15 @@ def distill_transformer(teacher: Any, pool: Any, output_dir: str | Path, student
     over ``pool``'s texts (plus ``gold``'s, with cross-entropy weight ``alpha``). The
     student is saved to ``output_dir``.
     """
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+    torch = require("torch", "transformers", "distill_transformer()")
+    transformers = require("transformers", "transformers", "distill_transformer()")
+    AutoModelForSequenceClassification, AutoTokenizer = (transformers.AutoModelForSequenceClassification,
+                                                         transformers.AutoTokenizer)
 
     from labelwise.models.torch_utils import choose_device, seed_everything
 
-    if not 0.0 <= alpha <= 1.0:
-        raise ConfigError(f"alpha must lie in [0, 1], got {alpha!r}.")
+    alpha = number(alpha, "alpha", low=0.0, high=1.0)
+    temperature = number(temperature, "temperature", low=0.0, low_open=True)
     seed_everything(int(random_state))
     texts = list(pool.inputs)
     labels = np.full(len(texts), -1, dtype=np.int64)

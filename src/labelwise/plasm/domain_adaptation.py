@@ -38,6 +38,7 @@ from labelwise.models.masked_lm import (  # noqa: F401 (re-exported: the MLM plu
     masked_lm_loss,
     train_masked_lm,
 )
+from labelwise.plasm._checks import require
 
 
 @dataclass
@@ -74,8 +75,9 @@ def split_held_out(texts: list[str], eval_size: int, random_state: int) -> tuple
     if len(distinct) < 2:
         raise DataError(f"the pool holds {len(distinct)} distinct text(s); domain adaptation needs at least two: "
                         "one to train on and one held out to measure the MLM loss.")
-    if int(eval_size) < 1:
-        raise ConfigError(f"eval_size must be at least 1 (texts held out to measure the MLM loss), got {eval_size!r}.")
+    if isinstance(eval_size, bool) or not isinstance(eval_size, (int, np.integer)) or eval_size < 1:
+        raise ConfigError(f"eval_size must be an integer of at least 1 (texts held out to measure the MLM "
+                          f"loss), got {eval_size!r}.")
     n_held = min(int(eval_size), len(distinct) // 2)
     chosen = np.random.default_rng(random_state).permutation(len(distinct))[:n_held]
     held_set = {distinct[i] for i in chosen}
@@ -95,6 +97,8 @@ def adapt_encoder(pool: Any, output_dir: str | Path, model_name_or_path: str | N
     ``eval_size`` distinct texts (at most half of them, chosen with ``random_state``) are
     held out of training; ``loss_before`` and ``loss_after`` are measured on them.
     """
+    require("torch", "transformers", "adapt_encoder()")
+    require("transformers", "transformers", "adapt_encoder()")
     from labelwise.models.torch_utils import choose_device, seed_everything
 
     texts = [t for t in pool.inputs if isinstance(t, str) and t.strip()]

@@ -31,6 +31,7 @@ import numpy as np
 from labelwise._random import RandomState, check_random_state, derive_seed
 from labelwise.data.datasets import ClassificationDataset
 from labelwise.errors import CapabilityError, ConfigError, DataError
+from labelwise.plasm._checks import number
 from labelwise.plasm.pseudo_label import select_pseudo_labels
 from labelwise.plasm.tracin import model_checkpoint_outputs, self_influence_last_layer
 
@@ -144,8 +145,10 @@ def plasm(
     if tuple(pool.label_names) != tuple(acquired.label_names):
         raise DataError(f"the pool's label names {pool.label_names} differ from the acquired data's "
                         f"{acquired.label_names}.")
-    if not 0.0 <= float(tracin_filter_fraction) < 1.0:
-        raise ConfigError(f"tracin_filter_fraction must lie in [0, 1), got {tracin_filter_fraction!r}.")
+    tracin_filter_fraction = number(tracin_filter_fraction, "tracin_filter_fraction", low=0.0, high=1.0,
+                                    high_open=True)
+    if confidence_threshold is not None:
+        confidence_threshold = number(confidence_threshold, "confidence_threshold", low=0.0, high=1.0)
     rng = check_random_state(random_state)
     timings: dict[str, float] = {}
     unlabeled = pool.without_labels()

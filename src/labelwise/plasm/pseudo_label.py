@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from labelwise.errors import ConfigError
+from labelwise.plasm._checks import number
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,11 @@ def select_pseudo_labels(probabilities: np.ndarray, *, confidence_threshold: flo
     probabilities = np.asarray(probabilities, dtype=np.float32)
     if probabilities.ndim != 2:
         raise ConfigError(f"pseudo-labelling needs (n, n_classes) probabilities, got shape {probabilities.shape}.")
-    if top_fraction is not None and not 0.0 < float(top_fraction) <= 1.0:
-        raise ConfigError(f"top_fraction must lie in (0, 1], got {top_fraction!r}.")
+    if top_fraction is not None:
+        top_fraction = number(top_fraction, "top_fraction (pseudo_label_fraction)", low=0.0, high=1.0,
+                              low_open=True)
+    if confidence_threshold is not None:
+        confidence_threshold = number(confidence_threshold, "confidence_threshold", low=0.0, high=1.0)
     predicted = probabilities.argmax(axis=1)
     confidence = probabilities[np.arange(probabilities.shape[0]), predicted]
     keep = np.ones(probabilities.shape[0], dtype=bool)

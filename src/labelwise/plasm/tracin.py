@@ -28,6 +28,35 @@ import numpy as np
 import scipy.sparse as sp
 
 from labelwise.errors import CapabilityError, ConfigError, DataError
+from labelwise.plasm._checks import number, require
+
+
+def _torch(who: str) -> Any:
+    return require("torch", "torch", who)
+
+
+def _load_checkpoint_file(path: Any, device: Any) -> Any:
+    """``torch.load`` of a checkpoint file (tensors only), failing with the path."""
+    torch = _torch("loading a TracIn checkpoint")
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except FileNotFoundError:
+        raise DataError(f"checkpoint file {str(path)!r} does not exist.",
+                        fix="pass the checkpoints the model saved (model.checkpoints_), or keep its "
+                            "checkpoint_dir until TracIn has run.") from None
+    except Exception as error:  # torch raises UnpicklingError, RuntimeError, EOFError, ... for bad files
+        raise DataError(f"checkpoint file {str(path)!r} could not be loaded as a state dict "
+                        f"({type(error).__name__}: {error}).",
+                        fix="pass a file written by torch.save(module.state_dict()) or by a labelwise "
+                            "torch adapter.") from None
+
+
+def _load_state(module: Any, state: Any, where: str) -> None:
+    try:
+        module.load_state_dict(state)
+    except (RuntimeError, TypeError, KeyError, ValueError) as error:
+        raise DataError(f"{where} does not fit {type(module).__name__} ({error}).",
+                        fix="pass checkpoints saved from this same architecture.") from None
 
 
 @dataclass(frozen=True)
@@ -102,6 +131,9 @@ def influence_last_layer(train: Sequence[CheckpointOutputs], train_labels: np.nd
     for train_k, test_k in zip(train, test, strict=True):
         train_residual = _residuals(train_k.probabilities, train_labels)
         test_residual = _residuals(test_k.probabilities, test_labels)
+        if train_k.features.shape[1] != test_k.features.shape[1]:
+            raise DataError(f"train features are {train_k.features.shape[1]} wide but test features "
+                            f"{test_k.features.shape[1]}: take both from the same checkpoint of the same model.")
         features_dot = train_k.features @ test_k.features.T
         features_dot = features_dot.toarray() if sp.issparse(features_dot) else np.asarray(features_dot)
         if include_bias:
@@ -131,10 +163,11 @@ def self_influence_full(module: Any, state_dicts: Sequence[Any], learning_rates:
         forward: ``forward(module, row_input) -> logits (1, n_classes)``; default
             ``module(inputs[i : i + 1])``.
     """
-    import torch
+    torch = _torch("self_influence_full()")
 
     if len(state_dicts) != len(learning_rates) or not state_dicts:
         raise ConfigError("give one learning rate per checkpoint, and at least one checkpoint.")
+    learning_rates = [number(rate, f"learning_rates[{i}]") for i, rate in enumerate(learning_rates)]
     device = torch.device(device) if device is not None else next(module.parameters()).device
     module = module.to(device)
     labels_tensor = torch.as_tensor(np.asarray(labels, dtype=np.int64), device=device)
@@ -144,10 +177,10 @@ def self_influence_full(module: Any, state_dicts: Sequence[Any], learning_rates:
     module.eval()
     parameters = [p for p in module.parameters() if p.requires_grad]
     try:
-        for state, rate in zip(state_dicts, learning_rates, strict=True):
+        for number_k, (state, rate) in enumerate(zip(state_dicts, learning_rates, strict=True)):
             if isinstance(state, (str, bytes)) or hasattr(state, "__fspath__"):
-                state = torch.load(state, map_location=device, weights_only=True)
-            module.load_state_dict(state)
+                state = _load_checkpoint_file(state, device)
+            _load_state(module, state, f"checkpoint {number_k}")
             for row in range(n):
                 if forward is None:
                     logits = module(inputs[row : row + 1].to(device))
@@ -176,17 +209,17 @@ def _checkpoint_fields(entry: Any) -> tuple[Any, float]:
         return None
 
     if isinstance(entry, (tuple, list)) and len(entry) == 2:
-        return entry[0], float(entry[1])
+        return entry[0], number(entry[1], "the learning rate of checkpoint record (state, lr)")
     if isinstance(entry, (str, bytes)) or hasattr(entry, "__fspath__"):
         # A checkpoint file of the torch adapters: {"state_dict", "learning_rate", "epoch"}.
-        import torch
-
-        entry = torch.load(entry, map_location="cpu", weights_only=True)
+        entry = _load_checkpoint_file(entry, "cpu")
     state = pick(("state_dict", "state_dict_path", "path", "file", "checkpoint"))
     rate = pick(("learning_rate", "lr"))
     if state is None or rate is None:
-        raise ConfigError(f"checkpoint record {entry!r} needs a state dict (or its path) and a learning rate.")
-    return state, float(rate)
+        shown = sorted(entry) if isinstance(entry, dict) else type(entry).__name__
+        raise ConfigError(f"checkpoint record {shown!r} needs a state dict (or its path) and a learning rate "
+                          "(keys state_dict/path and learning_rate/lr, or a (state, lr) pair).")
+    return state, number(rate, "the learning_rate of a checkpoint record")
 
 
 def model_checkpoint_outputs(model: Any, dataset: Any, checkpoints: Sequence[Any] | None = None) -> list[CheckpointOutputs]:
@@ -214,16 +247,15 @@ def model_checkpoint_outputs(model: Any, dataset: Any, checkpoints: Sequence[Any
         raise CapabilityError(f"{type(model).__name__} has checkpoints but no module_ to load them into.")
     import copy
 
-    import torch
-
+    _torch("TracIn over model checkpoints")
     final_state = copy.deepcopy({k: v.detach().cpu() for k, v in module.state_dict().items()})
     outputs = []
     try:
-        for entry in checkpoints:
+        for number_k, entry in enumerate(checkpoints):
             state, rate = _checkpoint_fields(entry)
             if not isinstance(state, dict):
-                state = torch.load(state, map_location="cpu", weights_only=True)
-            module.load_state_dict(state)
+                state = _load_checkpoint_file(state, "cpu")
+            _load_state(module, state, f"checkpoint {number_k}")
             outputs.append(CheckpointOutputs(model.last_layer_features(dataset), model.predict_proba(dataset), rate))
     finally:
         module.load_state_dict(final_state)
