@@ -328,15 +328,18 @@ def load_conll(
         tags.clear()
         lines.clear()
 
-    def field(value: str, number: int) -> str:
-        return conll_escapes.unescape_field(value, path=str(path), line=number) if escaped else value
-
+    unescape = conll_escapes.unescape_field
     for number, raw in _lines(path, encoding):
-        line = raw.rstrip("\r\n")
-        if not line.strip():
+        line = raw.strip()
+        if not line:
             close()
             continue
-        columns = [c.strip() for c in line.split("\t")] if "\t" in line.strip() else line.split()
+        if "\t" not in line:
+            columns = line.split()
+        elif " " in line:
+            columns = [c.strip() for c in line.split("\t")]
+        else:
+            columns = line.split("\t")
         if columns[0] == conll_escapes.DOCSTART:
             if escapes == "auto" and not sentences and not words and conll_escapes.MARKER in columns[1:]:
                 escaped = True
@@ -369,11 +372,13 @@ def load_conll(
                 line=number,
                 fix=f"pass column indices between 0 and {len(columns) - 1}.",
             ) from None
-        tag = field(tag, number)
+        if escaped:
+            token = unescape(token, path=str(path), line=number)
+            tag = unescape(tag, path=str(path), line=number)
         if allowed is not None and tag not in allowed:
             raise DataError(f"unknown tag {tag!r}; allowed: {sorted(allowed)}.", path=str(path), line=number,
                             fix="correct the tag or add it to tag_names.")
-        words.append(field(token, number))
+        words.append(token)
         tags.append(tag)
         lines.append(number)
     close()

@@ -48,21 +48,17 @@ def _decode_error(path: Path, line: int, encoding: str, error: UnicodeDecodeErro
 def _lines(path: Path, encoding: str) -> Iterator[tuple[int, str]]:
     """Yield ``(line_number, text)``, decoding line by line so a bad byte is reported at
     its own line (a text wrapper decodes in chunks and loses that)."""
+    number = 0
     with open_binary(path) as handle:
-        number = 0
-        while True:
-            try:
-                raw = handle.readline()
-            except (OSError, EOFError) as error:  # a corrupt or truncated .gz
-                raise _read_error(path, number + 1, error) from None
-            if not raw:
-                return
-            number += 1
-            try:
-                text = raw.decode(encoding)
-            except UnicodeDecodeError as error:
-                raise _decode_error(path, number, encoding, error) from None
-            yield number, text.lstrip("\ufeff") if number == 1 else text
+        try:
+            for number, raw in enumerate(handle, 1):  # noqa: B007 (number is read after the loop)
+                try:
+                    text = raw.decode(encoding)
+                except UnicodeDecodeError as error:
+                    raise _decode_error(path, number, encoding, error) from None
+                yield number, text.lstrip("\ufeff") if number == 1 else text
+        except (OSError, EOFError) as error:  # a corrupt or truncated .gz; the consumer's errors never land here
+            raise _read_error(path, number + 1, error) from None
 
 
 def iter_jsonl(path: Path, encoding: str = "utf-8") -> Iterator[tuple[int, dict]]:
