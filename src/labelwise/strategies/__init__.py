@@ -12,6 +12,7 @@ from labelwise.strategies.uncertainty import BreakingTies, Entropy, LeastConfide
 
 # Importing the family modules registers their strategies by name.
 from labelwise.strategies import (  # noqa: E402, F401  isort: skip
+    albl,
     alps,
     bayesian,
     clustering,
