@@ -3,7 +3,13 @@
 from labelwise.benchmark.config import BenchmarkConfig, config_from_dict, load_config
 from labelwise.benchmark.plots import plot_learning_curves
 from labelwise.benchmark.simulation import SimulationRecord, simulate
-from labelwise.benchmark.stats import mean_ci
+from labelwise.benchmark.stats import (
+    labels_to_reach,
+    mean_ci,
+    normalized_auc,
+    paired_mean_ci,
+    saving_percent,
+)
 
 
 def run_benchmark(config, **options):  # noqa: ANN001, ANN201 - thin lazy wrapper
@@ -20,4 +26,6 @@ def write_report(folder, **options):  # noqa: ANN001, ANN201 - thin lazy wrapper
     return write(folder, **options)
 
 
-__all__ = ["BenchmarkConfig", "SimulationRecord", "config_from_dict", "load_config", "run_benchmark", "write_report", "mean_ci", "plot_learning_curves", "simulate"]
+__all__ = ["BenchmarkConfig", "SimulationRecord", "config_from_dict", "labels_to_reach", "load_config",
+           "mean_ci", "normalized_auc", "paired_mean_ci", "plot_learning_curves", "run_benchmark",
+           "saving_percent", "simulate", "write_report"]

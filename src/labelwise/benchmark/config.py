@@ -21,7 +21,11 @@ TASKS = ("classification", "tagging", "seq2seq")
 SIZE_MODES = ("percent", "count", "one_per_class")
 UNITS = ("instances", "tokens")
 TOP_LEVEL = ("name", "task", "data", "model", "strategies", "subsampling", "initial", "query",
-             "iterations", "seeds", "output", "output_options", "cold_start")
+             "iterations", "seeds", "output", "output_options", "cold_start", "reference")
+#: seeds when a config gives none: enough for a paired t-interval to separate real gains
+DEFAULT_SEEDS = 5
+#: fields that do not change the records, so a folder may be resumed with other values
+NOT_IDENTITY = ("output", "reference")
 
 
 @dataclass(frozen=True)
@@ -84,6 +88,8 @@ class BenchmarkConfig:
     name: str = ""
     output_options: dict[str, Any] = field(default_factory=dict)
     cold_start: str = "random"
+    #: train the model once on the whole pool too, the 100 % of the report's label savings
+    reference: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as plain data (what ``config.yaml`` in the output holds)."""
@@ -95,7 +101,8 @@ class BenchmarkConfig:
     def identity(self) -> dict[str, Any]:
         """Everything that determines the records (the output folder does not)."""
         data = self.to_dict()
-        data.pop("output")
+        for key in NOT_IDENTITY:
+            data.pop(key)
         return data
 
 
@@ -142,7 +149,8 @@ def config_from_dict(raw: Any, *, check_files: bool = True, check_components: bo
     iterations = _required(raw, "iterations", int, "iterations")
     if iterations < 0:
         raise ConfigError(f"iterations: must be 0 or more, got {iterations}.")
-    seeds_raw = _required(raw, "seeds", (list, int), "seeds")
+    seeds_raw = raw.get("seeds")
+    seeds_raw = DEFAULT_SEEDS if seeds_raw is None else _check_type(seeds_raw, (list, int), "seeds")
     seeds = tuple(range(seeds_raw)) if isinstance(seeds_raw, int) else tuple(seeds_raw)
     for i, seed in enumerate(seeds):
         if not isinstance(seed, int) or isinstance(seed, bool):
@@ -159,16 +167,32 @@ def config_from_dict(raw: Any, *, check_files: bool = True, check_components: bo
     cold_start = raw.get("cold_start", "random")
     if not isinstance(cold_start, str):
         raise ConfigError(f"cold_start: expected a strategy name, got {_type(cold_start)}.")
+    reference = raw.get("reference", True)
+    if not isinstance(reference, bool):
+        raise ConfigError(f"reference: expected true or false, got {_type(reference)} ({reference!r}).")
     name = raw.get("name", "") or Path(output).name
     if not isinstance(name, str):
         raise ConfigError(f"name: expected a string, got {_type(name)}.")
     config = BenchmarkConfig(task=task, data=data, model=model, strategies=strategies, initial=initial,
                              query=query, iterations=iterations, seeds=seeds, output=output,
                              subsampling=subsampling, name=name, output_options=output_options,
-                             cold_start=cold_start)
+                             cold_start=cold_start, reference=reference)
     if check_components:
         validate_components(config)
     return config
+
+
+def config_from_stored(stored: dict[str, Any], *, source: str = "config.yaml") -> BenchmarkConfig:
+    """The config of an output folder's ``config.yaml`` (what :meth:`BenchmarkConfig.to_dict`
+    wrote), validated again."""
+    raw = dict(stored)
+    data = dict(raw.get("data") or {})
+    for key in ("pool", "test"):
+        source_data = data.get(key)
+        if isinstance(source_data, dict) and isinstance(source_data.get("options"), dict):
+            data[key] = {"path": source_data.get("path"), **source_data["options"]}
+    raw["data"] = data
+    return config_from_dict(raw, check_files=False, source=source)
 
 
 def validate_components(config: BenchmarkConfig) -> None:

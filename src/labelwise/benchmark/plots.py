@@ -1,38 +1,111 @@
-"""Learning-curve and duration plots (matplotlib, no display needed)."""
+"""Benchmark plots: learning curves, paired differences to Random, label savings, durations.
+
+Figures are built with matplotlib's object API (``matplotlib.figure.Figure``), which renders
+PNGs without pyplot, so importing or calling this module never switches the process's
+backend (a notebook keeps its inline plots).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+Curve = tuple[Sequence[float], Sequence[float], Sequence[float]]
 
 
-def plot_learning_curves(
-    curves: Mapping[str, tuple[Sequence[float], Sequence[float], Sequence[float]]],
-    path: str | Path,
-    *,
-    metric: str = "accuracy",
-    title: str = "",
-) -> Path:
-    """``curves[strategy] = (n_labeled, mean, ci_half_width)``; writes a PNG with shaded CIs."""
-    figure, axes = plt.subplots(figsize=(7, 4.5), dpi=120)
+def _figure(width: float, height: float) -> Any:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=120)
+
+
+def _save(figure: Any, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.tight_layout()
+    figure.savefig(path)
+    return path
+
+
+def _bands(axes: Any, curves: Mapping[str, Curve]) -> None:
     for name, (x, mean, half) in curves.items():
-        mean_line = axes.plot(x, mean, marker="o", markersize=3, label=name)[0]
-        lower = [m - h for m, h in zip(mean, half, strict=True)]
-        upper = [m + h for m, h in zip(mean, half, strict=True)]
-        axes.fill_between(x, lower, upper, alpha=0.2, color=mean_line.get_color())
-    axes.set_xlabel("labeled examples")
+        mean = np.asarray(mean, dtype=float)
+        half = np.nan_to_num(np.asarray(half, dtype=float))
+        line = axes.plot(x, mean, marker="o", markersize=3, label=name)[0]
+        axes.fill_between(x, mean - half, mean + half, alpha=0.2, color=line.get_color())
+
+
+def plot_learning_curves(curves: Mapping[str, Curve], path: str | Path, *, metric: str = "accuracy",
+                         title: str = "", xlabel: str = "labeled examples") -> Path:
+    """``curves[strategy] = (n_labeled, mean, ci_half_width)``; writes a PNG with shaded CIs."""
+    figure = _figure(7, 4.5)
+    axes = figure.subplots()
+    _bands(axes, curves)
+    axes.set_xlabel(xlabel)
     axes.set_ylabel(metric)
     axes.set_title(title or f"{metric} by labeled examples (mean ± 95% CI)")
     axes.grid(alpha=0.3)
+    axes.legend(fontsize="small")
+    return _save(figure, path)
+
+
+def plot_paired_differences(curves: Mapping[str, Curve], path: str | Path, *, metric: str = "accuracy",
+                            baseline: str = "random", title: str = "",
+                            xlabel: str = "labeled examples") -> Path:
+    """``curves[strategy] = (n_labeled, mean difference, paired CI half-width)`` against
+    ``baseline``; a band wholly above the zero line is a gain beyond the interval."""
+    figure = _figure(7, 4.5)
+    axes = figure.subplots()
+    axes.axhline(0.0, color="black", linewidth=1)
+    _bands(axes, curves)
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(f"{metric} minus {baseline} (same seed)")
+    axes.set_title(title or f"Paired difference to {baseline} (mean ± 95% t-interval over seeds)")
+    axes.grid(alpha=0.3)
+    if curves:
+        axes.legend(fontsize="small")
+    return _save(figure, path)
+
+
+def plot_savings(savings: Mapping[str, Mapping[float, float | None]], path: str | Path, *,
+                 baseline: str = "random", title: str = "") -> Path:
+    """Grouped bars: ``savings[strategy][fraction]`` = labels saved against ``baseline`` in %
+    to reach ``fraction`` of the full-pool score; a missing bar means "not reached"."""
+    names = list(savings)
+    fractions = sorted({f for per in savings.values() for f in per})
+    figure = _figure(max(5.0, 0.9 * len(names) + 2.5), 4.5)
+    axes = figure.subplots()
+    width = 0.8 / max(len(fractions), 1)
+    positions = np.arange(len(names))
+    for i, fraction in enumerate(fractions):
+        heights = [savings[name].get(fraction) for name in names]
+        axes.bar(positions + (i - (len(fractions) - 1) / 2) * width,
+                 [np.nan if h is None else h for h in heights], width, label=f"{fraction:.0%} of full pool")
+    axes.axhline(0.0, color="black", linewidth=1)
+    axes.set_xticks(positions, names, rotation=30, ha="right")
+    axes.set_ylabel(f"labels saved vs {baseline} (%)")
+    axes.set_title(title or f"Label savings against {baseline} (no bar: not reached)")
+    axes.grid(alpha=0.3, axis="y")
+    if fractions:
+        axes.legend(fontsize="small")
+    return _save(figure, path)
+
+
+def plot_durations(seconds: Mapping[str, Mapping[str, float]], path: str | Path) -> Path:
+    """Stacked bars per strategy: ``seconds[strategy][phase]`` (train, inference, selection)."""
+    names = list(seconds)
+    figure = _figure(max(5.0, 0.9 * len(names) + 2), 4)
+    axes = figure.subplots()
+    bottom = np.zeros(len(names))
+    for phase in ("train", "inference", "selection"):
+        heights = np.array([float(seconds[name].get(phase, 0.0)) for name in names])
+        axes.bar(names, heights, bottom=bottom, label=phase)
+        bottom += heights
+    axes.set_ylabel("seconds per run (mean over seeds)")
+    axes.set_title("Time per phase")
     axes.legend()
-    figure.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path)
-    plt.close(figure)
-    return path
+    axes.tick_params(axis="x", labelrotation=30)
+    return _save(figure, path)

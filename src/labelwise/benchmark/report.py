@@ -1,9 +1,12 @@
-"""Benchmark reports: a Table-3-style markdown table, a learning curve and a duration plot.
+"""Benchmark reports: tables, paired comparisons to Random, label savings, and plots.
 
-The table follows Table 3 of Tsvigun et al. (2022), "Towards Computationally Feasible Deep
-Active Learning" (Findings of NAACL): rows are strategies, columns are chosen AL iterations
-and the average over iterations, cells are mean ± 95% CI over seeds (Student t); the best
-mean in each column is bold, together with every strategy whose interval overlaps the best's.
+The first table follows Table 3 of Tsvigun et al. (2022), "Towards Computationally Feasible
+Deep Active Learning" (Findings of NAACL): rows are strategies, columns are chosen AL
+iterations and the average over iterations, cells are mean ± 95% CI over seeds (Student t);
+the best mean in each column is bold, together with every strategy whose interval overlaps
+the best's. The paired tables (see :mod:`labelwise.benchmark.comparison`) then say where a
+strategy beats Random beyond the interval of its per-seed differences, and the savings table
+how many labels each strategy needs to reach 90 / 95 / 98 % of the full-pool score.
 """
 
 from __future__ import annotations
@@ -16,10 +19,26 @@ from typing import Any
 import numpy as np
 import yaml
 
-from labelwise.benchmark.plots import plot_learning_curves
-from labelwise.benchmark.runner import CONFIG_FILE, read_records
+from labelwise.benchmark.comparison import (
+    TARGETS,
+    PairedComparison,
+    Savings,
+    auc_summary,
+    curves_from_records,
+    find_baseline,
+    label_savings,
+    paired_comparison,
+    unpaired_seeds,
+)
+from labelwise.benchmark.plots import (
+    plot_durations,
+    plot_learning_curves,
+    plot_paired_differences,
+    plot_savings,
+)
+from labelwise.benchmark.runner import CONFIG_FILE, read_records, read_reference
 from labelwise.benchmark.stats import mean_ci
-from labelwise.errors import ConfigError
+from labelwise.errors import ConfigError, LabelwiseError
 
 DEFAULT_METRIC = {"classification": "accuracy", "tagging": "f1", "seq2seq": "rougeL"}
 
@@ -119,37 +138,105 @@ def markdown_table(strategies: Sequence[str], columns: Sequence[str],
     return "\n".join(lines)
 
 
-def plot_durations(records: Sequence[dict[str, Any]], path: str | Path) -> Path:
-    """Stacked bars per strategy: seconds of train / inference / selection, summed over a
-    run's iterations and averaged over seeds."""
-    import matplotlib.pyplot as plt
+def _signed(mean: float, half: float, verdict: int) -> str:
+    text = f"{mean:+.2f} ± {half:.2f}" if np.isfinite(mean) else "n/a"
+    return {1: f"**{text}** ▲", -1: f"*{text}* ▼"}.get(verdict, text)
 
-    strategies = list(dict.fromkeys(r["strategy"] for r in records))
-    totals: dict[str, dict[str, dict[int, float]]] = {
-        s: {p: defaultdict(float) for p in ("train", "inference", "selection")} for s in strategies}
-    for record in records:
-        for phase in ("train", "inference", "selection"):
-            totals[record["strategy"]][phase][record["seed"]] += float(record["durations"].get(phase, 0.0))
-    figure, axes = plt.subplots(figsize=(max(5.0, 0.9 * len(strategies) + 2), 4), dpi=100)
-    bottom = np.zeros(len(strategies))
-    for phase in ("train", "inference", "selection"):
-        heights = np.array([np.mean(list(totals[s][phase].values()) or [0.0]) for s in strategies])
-        axes.bar(strategies, heights, bottom=bottom, label=phase)
-        bottom += heights
-    axes.set_ylabel("seconds per run (mean over seeds)")
-    axes.set_title("Time per phase")
-    axes.legend()
-    axes.tick_params(axis="x", labelrotation=30)
-    figure.tight_layout()
-    path = Path(path)
-    figure.savefig(path)
-    plt.close(figure)
-    return path
+
+def _verdict(verdict: int, baseline: str) -> str:
+    return {1: f"beats {baseline}", -1: f"below {baseline}"}.get(verdict, "not separated")
+
+
+def paired_markdown(comparisons: Sequence[PairedComparison], baseline: str, iterations: Sequence[int],
+                    confidence: float) -> str:
+    """Rows: strategies; columns: chosen iterations, the mean over the curve, the verdict."""
+    lines = ["| strategy | seeds | " + " | ".join(str(it) for it in iterations) + " | avg over curve | verdict |",
+             "|" + "---|" * (len(iterations) + 4)]
+    for comparison in comparisons:
+        cells = []
+        for iteration in iterations:
+            if iteration in comparison.iterations:
+                index = comparison.iterations.index(iteration)
+                cells.append(_signed(*comparison.per_iteration[index], comparison.verdict_per_iteration[index]))
+            else:
+                cells.append("n/a")
+        lines.append(f"| {comparison.strategy} | {len(comparison.seeds)} | " + " | ".join(cells) + " | "
+                     + _signed(*comparison.curve_mean, comparison.verdict_curve) + " | "
+                     + _verdict(comparison.verdict_curve, baseline) + " |")
+    return "\n".join(lines)
+
+
+def auc_markdown(curves: Any, strategies: Sequence[str], comparisons: dict[str, PairedComparison],
+                 baseline: str | None, confidence: float) -> str:
+    header = "| strategy | normalized AUC | " + (f"paired Δ vs {baseline} | verdict |" if baseline else "")
+    lines = [header, "|---|---|" + ("---|---|" if baseline else "")]
+    for name in strategies:
+        mean, half = auc_summary(curves, name, confidence)
+        row = f"| {name} | {mean:.2f} ± {half:.2f} |"
+        if baseline:
+            if name in comparisons:
+                comparison = comparisons[name]
+                row += f" {_signed(*comparison.auc, comparison.verdict_auc)} | " \
+                       f"{_verdict(comparison.verdict_auc, baseline)} |"
+            else:
+                row += " (baseline) | |"
+        lines.append(row)
+    return "\n".join(lines)
+
+
+def savings_markdown(savings: Savings, strategies: Sequence[str], baseline: str | None, unit: str) -> str:
+    header = "| strategy | " + " | ".join(f"{unit} to {f:.0%} | saving" for f in TARGETS) + " |"
+    lines = [header, "|---|" + "---|---|" * len(TARGETS)]
+    for name in strategies:
+        cells = []
+        for fraction in TARGETS:
+            labels = savings.labels[name][fraction]
+            cells.append("not reached" if labels is None else f"{labels:.0f}")
+            saving = savings.saving[name][fraction]
+            if name == baseline:
+                cells.append("(baseline)")
+            elif saving is not None:
+                cells.append(f"{saving:+.1f} %")
+            elif labels is not None and baseline and savings.labels[baseline][fraction] is None:
+                cells.append(f"{baseline} not reached")
+            else:
+                cells.append("–")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _reference(folder: Path, stored_config: dict[str, Any], compute: bool) -> tuple[dict | None, str]:
+    """The full-pool reference of ``folder`` (computed and cached when missing and
+    ``compute``), and a note for the report when there is none."""
+    if not stored_config:
+        return None, "no config.yaml in the folder, so no full-pool reference"
+    cached = read_reference(folder, stored_config)
+    if cached is not None or not compute:
+        return cached, "" if cached else "no full-pool reference yet (run the report without --no-reference)"
+    try:
+        from labelwise.benchmark.config import config_from_stored
+        from labelwise.benchmark.runner import full_pool_reference, load_benchmark_data
+
+        config = config_from_stored(stored_config, source=str(folder / CONFIG_FILE))
+        pool, test = load_benchmark_data(config)
+        return full_pool_reference(config, folder, pool, test), ""
+    except LabelwiseError as error:
+        return None, f"no full-pool reference ({error})"
 
 
 def write_report(folder: str | Path, *, metric: str | None = None, iterations: Sequence[int] | None = None,
-                 confidence: float = 0.95) -> Path:
-    """Write ``report.md``, ``learning_curve.png`` and ``durations.png`` into ``folder``."""
+                 confidence: float = 0.95, reference: bool = True) -> Path:
+    """Write ``report.md`` and its plots (``learning_curve.png``, ``paired_differences.png``,
+    ``savings.png``, ``durations.png``) into ``folder``.
+
+    Args:
+        folder: the output folder of a benchmark run.
+        metric: the metric to tabulate (default: the task's main one).
+        iterations: the iterations shown as columns (default: up to 6 spread ones).
+        confidence: of the Student-t intervals.
+        reference: compute the full-pool reference (one model fit on the whole pool, cached
+            in ``reference.json``) when it is missing; without one there is no savings table.
+    """
     folder = Path(folder)
     if folder.exists() and not folder.is_dir():
         raise ConfigError(f"{str(folder)!r} is a file, not a benchmark output folder. Fix: give the folder "
@@ -163,43 +250,110 @@ def write_report(folder: str | Path, *, metric: str | None = None, iterations: S
     task = config.get("task", "classification")
     metric = metric or DEFAULT_METRIC.get(task, "accuracy")
     strategies, columns, cells = summarise(records, metric, iterations, confidence=confidence)
+    shown = _column_iterations(columns)
     seeds = sorted({r["seed"] for r in records})
-    lines = [f"# {config.get('name') or folder.name}: {metric}", ""]
+    title = config.get("name") or folder.name
+    scale = 100.0 if all(0.0 <= float(r["metrics"][metric]) <= 1.0 for r in records) else 1.0
+    tokens = (config.get("query") or {}).get("unit") == "tokens" and all("n_labeled_tokens" in r for r in records)
+    unit = "tokens" if tokens else "labels"
+    curves = curves_from_records(records, metric, scale=scale, labels_key="n_labeled_tokens" if tokens else "n_labeled")
+    baseline = find_baseline(records)
+    comparisons: dict[str, PairedComparison] = {}
+    if baseline is not None:
+        for name in strategies:
+            if name != baseline:
+                comparisons[name] = paired_comparison(curves, name, baseline, confidence=confidence,
+                                                      excluded_seeds=unpaired_seeds(records, name, baseline))
+    stored_reference, reference_note = _reference(folder, config, reference)
+    savings = None
+    if stored_reference is not None and metric in stored_reference["metrics"]:
+        savings = label_savings(curves, scale * float(stored_reference["metrics"][metric]), baseline)
+
+    lines = [f"# {title}: {metric}", ""]
     if config:
         data = config.get("data", {})
-        lines.append(f"Task {task}; model `{config['model']['name']}` {config['model'].get('params') or ''}; "
-                     f"pool {data.get('pool', {}).get('path')} (size {data.get('pool_size') or 'all'}), "
-                     f"test {data.get('test', {}).get('path')} (size {data.get('test_size') or 'all'}); "
-                     f"seed set {config['initial']}, query {config['query']}.")
-        lines.append("")
-    lines.append(f"Mean ± {int(confidence * 100)}% CI (Student t) over {len(seeds)} seeds {seeds}. Columns: AL "
-                 "iteration (mean labeled count); avg = mean over all iterations. Bold: the best mean and "
-                 "every strategy whose interval overlaps it (layout of Tsvigun et al. 2022, Table 3).")
-    lines.append("")
-    lines.append(markdown_table(strategies, columns, cells))
-    lines.append("")
-    seconds = defaultdict(list)
+        lines += [f"Task {task}; model `{config['model']['name']}` {config['model'].get('params') or ''}; "
+                  f"pool {data.get('pool', {}).get('path')} (size {data.get('pool_size') or 'all'}), "
+                  f"test {data.get('test', {}).get('path')} (size {data.get('test_size') or 'all'}); "
+                  f"seed set {config['initial']}, query {config['query']}.", ""]
+    lines += [f"Mean ± {int(confidence * 100)}% CI (Student t) over {len(seeds)} seeds {seeds}. Columns: AL "
+              "iteration (mean labeled count); avg = mean over all iterations. Bold: the best mean and "
+              "every strategy whose interval overlaps it (layout of Tsvigun et al. 2022, Table 3).", "",
+              markdown_table(strategies, columns, cells), ""]
+    lines += ["## Paired difference to Random", ""]
+    if baseline is None:
+        lines += ["No `random` strategy in this benchmark, so no paired comparison: add `random` to "
+                  "`strategies:`.", ""]
+    else:
+        lines += [f"Per seed, the strategy's {metric} minus `{baseline}`'s (same seed: same seed set, same "
+                  f"pool and test subsample, same model seed), then mean ± {int(confidence * 100)}% Student-t "
+                  "interval over the seeds. **Bold ▲**: the interval lies above 0 (beats Random there); "
+                  "*italic ▼*: below 0. avg over curve = the per-seed mean over the compared iterations.", ""]
+        excluded = {name: c.excluded_seeds for name, c in comparisons.items() if c.excluded_seeds}
+        if excluded:
+            lines += ["Left out, because their seed sets differ from Random's (records of different runs): "
+                      + "; ".join(f"{name} seeds {seeds_}" for name, seeds_ in excluded.items()) + ".", ""]
+        lines += [paired_markdown(list(comparisons.values()), baseline, shown, confidence), ""]
+    lines += ["## Area under the learning curve", "",
+              f"Trapezoid over {unit}, divided by the {unit} range: the curve's mean height in {metric}"
+              f"{' (%)' if scale == 100.0 else ''}; mean ± {int(confidence * 100)}% CI over seeds, and the "
+              "paired per-seed difference to Random.", "",
+              auc_markdown(curves, strategies, comparisons, baseline, confidence), ""]
+    lines += ["## Label savings", ""]
+    if savings is None:
+        lines += [f"Not available: {reference_note or f'the reference has no {metric!r}'}.", ""]
+    else:
+        lines += [f"Full-pool reference: the same model trained on all {stored_reference['n_labeled']} pool "
+                  f"examples scores {savings.reference_score:.2f} {metric} (one run, model seed fixed, cached "
+                  f"in reference.json). Below: the {unit} each strategy needs to reach 90 / 95 / 98 % of it, "
+                  "linearly interpolated on the mean curve over seeds, and the saving in % of Random's "
+                  f"{unit} (positive: fewer {unit} than Random).", "",
+                  savings_markdown(savings, strategies, baseline, unit), ""]
+    seconds: dict[str, list[float]] = defaultdict(list)
     for record in records:
         seconds[record["strategy"]].append(sum(record["durations"].get(p, 0.0)
                                                for p in ("train", "inference", "selection")))
-    lines.append("Seconds per run (train + inference + selection, mean over seeds): " + ", ".join(
-        f"{name} {sum(seconds[name]) / len(seeds):.1f}" for name in strategies) + ".")
-    lines.append("")
-    lines.append("![learning curve](learning_curve.png)")
-    lines.append("")
-    lines.append("![durations](durations.png)")
-    (folder / "report.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    values = _by_run(records, metric)
-    scale = 100.0 if all(0.0 <= float(r["metrics"][metric]) <= 1.0 for r in records) else 1.0
-    labeled: dict[int, list[int]] = defaultdict(list)
-    for record in records:
-        labeled[record["iteration"]].append(record["n_labeled"])
-    curves = {}
+    lines += ["Seconds per run (train + inference + selection, mean over seeds): " + ", ".join(
+        f"{name} {sum(seconds[name]) / len(seeds):.1f}" for name in strategies) + ".", ""]
+    pictures = ["learning_curve", "paired_differences", "savings", "durations"]
+    if baseline is None:
+        pictures.remove("paired_differences")
+    if savings is None or baseline is None:
+        pictures.remove("savings")
+    lines += [f"![{name.replace('_', ' ')}]({name}.png)\n" for name in pictures]
+    (folder / "report.md").write_text("\n".join(lines), encoding="utf-8")
+
+    xlabel = f"labeled {unit if tokens else 'examples'}"
+    learning = {}
     for name in strategies:
-        its = sorted({it for runs in values[name].values() for it in runs})
-        stats = [mean_ci([scale * runs[it] for runs in values[name].values() if it in runs], confidence) for it in its]
-        curves[name] = ([float(np.mean(labeled[it])) for it in its], [s[0] for s in stats], [s[1] for s in stats])
-    plot_learning_curves(curves, folder / "learning_curve.png", metric=metric,
-                         title=f"{config.get('name') or folder.name}: {metric} (mean ± 95% CI)")
-    plot_durations(records, folder / "durations.png")
+        its = sorted({it for runs in curves[name].values() for it in runs})
+        stats = [mean_ci([runs[it][1] for runs in curves[name].values() if it in runs], confidence) for it in its]
+        x = [float(np.mean([runs[it][0] for runs in curves[name].values() if it in runs])) for it in its]
+        learning[name] = (x, [m for m, _ in stats], [h for _, h in stats])
+    plot_learning_curves(learning, folder / "learning_curve.png", metric=metric, xlabel=xlabel,
+                         title=f"{title}: {metric} (mean ± {int(confidence * 100)}% CI)")
+    if baseline is not None:
+        plot_paired_differences({name: (c.labels, [m for m, _ in c.per_iteration], [h for _, h in c.per_iteration])
+                                 for name, c in comparisons.items()}, folder / "paired_differences.png",
+                                metric=metric, baseline=baseline, xlabel=xlabel)
+    if savings is not None and baseline is not None:
+        plot_savings({name: savings.saving[name] for name in strategies if name != baseline},
+                     folder / "savings.png", baseline=baseline)
+    plot_durations(_phase_seconds(records), folder / "durations.png")
     return folder / "report.md"
+
+
+def _column_iterations(columns: Sequence[str]) -> list[int]:
+    return [int(column.split(" ")[0]) for column in columns if column != "avg"]
+
+
+def _phase_seconds(records: Sequence[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """Seconds per phase, summed over a run's iterations and averaged over seeds."""
+    totals: dict[str, dict[str, dict[int, float]]] = {}
+    for record in records:
+        per_phase = totals.setdefault(record["strategy"], {p: defaultdict(float)
+                                                           for p in ("train", "inference", "selection")})
+        for phase in per_phase:
+            per_phase[phase][record["seed"]] += float(record["durations"].get(phase, 0.0))
+    return {name: {phase: float(np.mean(list(seeds.values()) or [0.0])) for phase, seeds in phases.items()}
+            for name, phases in totals.items()}

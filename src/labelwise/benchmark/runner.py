@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 
 from labelwise._io import append_line_durably, atomic_write_text, exclusive_lock
 from labelwise.benchmark.config import (
+    NOT_IDENTITY,
     BenchmarkConfig,
     build_model,
     build_output_options,
@@ -40,6 +41,9 @@ from labelwise.metrics import evaluate
 
 RECORDS_FILE = "records.jsonl"
 CONFIG_FILE = "config.yaml"
+REFERENCE_FILE = "reference.json"
+#: the model seed of the full-pool reference run: one run per config, whatever its seeds
+REFERENCE_SEED = 0
 PHASES = ("train", "inference", "selection", "evaluation")
 
 
@@ -180,7 +184,8 @@ def _check_config(config: BenchmarkConfig, folder: Path) -> bool:
         return False
     wanted = _normalised(config.identity())
     stored = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    stored.pop("output", None)
+    for key in NOT_IDENTITY:
+        stored.pop(key, None)
     stored = _normalised(stored)
     if stored != wanted:
         differing = sorted(k for k in set(stored) | set(wanted) if stored.get(k) != wanted.get(k))
@@ -281,7 +286,55 @@ def run_benchmark(config: BenchmarkConfig | str | Path, *, progress: bool = True
         if not has_config:  # saved only once the data loads, so a fixed config is not refused
             _save_config(config, folder)
         _run_all(config, folder, pool, test, progress=progress, on_record=on_record)
+        if config.reference:
+            full_pool_reference(config, folder, pool, test)
     return folder
+
+
+# ---- the full-pool reference ---------------------------------------------------------------
+def _reference_key(config: BenchmarkConfig | dict[str, Any]) -> dict[str, Any]:
+    """What the reference score depends on: the task, the data, the model and its helpers
+    (not the strategies, the budgets or the seeds). ``config`` may be the stored
+    ``config.yaml`` mapping."""
+    data = config.to_dict() if isinstance(config, BenchmarkConfig) else config
+    return _normalised({"task": data.get("task"), "data": data.get("data"), "model": data.get("model"),
+                        "output_options": data.get("output_options") or {}, "seed": REFERENCE_SEED})
+
+
+def read_reference(folder: str | Path, config: BenchmarkConfig | dict[str, Any] | None = None
+                   ) -> dict[str, Any] | None:
+    """The cached reference of ``folder`` (for ``config``, or the mapping of its stored
+    ``config.yaml``, when given), or None."""
+    path = Path(folder) / REFERENCE_FILE
+    if not path.is_file():
+        return None
+    try:
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return None  # a damaged cache is recomputed, never trusted
+    if not isinstance(stored, dict) or "metrics" not in stored:
+        return None
+    if config is not None and stored.get("key") != _reference_key(config):
+        return None
+    return stored
+
+
+def full_pool_reference(config: BenchmarkConfig, folder: str | Path, pool: Any, test: Any) -> dict[str, Any]:
+    """The test metrics of the config's model trained on the whole (gold-labeled) pool, the
+    100 % that label savings are measured against. Computed once (model seed
+    ``REFERENCE_SEED``) and cached in ``folder/reference.json``."""
+    cached = read_reference(folder, config)
+    if cached is not None:
+        return cached
+    started = time.perf_counter()
+    learner = ActiveLearner(build_model(config, random_state=REFERENCE_SEED), pool, "random",
+                            random_state=REFERENCE_SEED, output_options=build_output_options(config, REFERENCE_SEED))
+    everything = np.arange(len(pool))
+    learner.teach(everything, gold_labels(pool, everything))
+    reference = {"key": _reference_key(config), "n_labeled": len(pool),
+                 "metrics": _metrics(learner.model, test), "seconds": time.perf_counter() - started}
+    atomic_write_text(Path(folder) / REFERENCE_FILE, json.dumps(reference, sort_keys=True, indent=1) + "\n")
+    return reference
 
 
 def _run_all(config: BenchmarkConfig, folder: Path, pool: Any, test: Any, *, progress: bool,

@@ -17,7 +17,7 @@ DEMO_STRATEGIES = ("entropy", "breaking_ties", "random")
 def run_demo(
     output: str | Path = "demo_output",
     *,
-    seeds: tuple[int, ...] = (0, 1, 2),
+    seeds: tuple[int, ...] = (0, 1, 2, 3, 4),
     strategies: tuple[str, ...] = DEMO_STRATEGIES,
     initial_size: int = 20,
     query_size: int = 20,

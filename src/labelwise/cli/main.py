@@ -12,7 +12,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="simulated AL on the bundled AG News sample")
     demo.add_argument("--output", default="demo_output", help="folder for the plot (default: demo_output)")
-    demo.add_argument("--seeds", type=int, default=3)
+    demo.add_argument("--seeds", type=int, default=5, help="number of seeds (default: 5)")
     demo.add_argument("--iterations", type=int, default=10)
     from labelwise.cli import plasm as plasm_command
 
@@ -26,6 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("--metric", default=None, help="metric to tabulate (default: the task's main one)")
     report.add_argument("--iterations", default=None,
                         help="comma-separated iterations for the columns (default: up to 6 spread ones)")
+    report.add_argument("--no-reference", action="store_true",
+                        help="do not train the full-pool reference when it is missing (no savings table)")
     return parser
 
 
@@ -73,7 +75,7 @@ def _benchmark_or_report(args: argparse.Namespace) -> int:
         except ValueError:
             raise ConfigError(f"--iterations: {args.iterations!r} is not a list of iterations. Fix: give "
                               "comma-separated ints, e.g. --iterations 0,5,10.") from None
-    print(f"report in {write_report(args.folder, metric=args.metric, iterations=iterations)}")
+    print(f"report in {write_report(args.folder, metric=args.metric, iterations=iterations, reference=not args.no_reference)}")
     return 0
 
 

@@ -1,0 +1,162 @@
+"""Comparisons a reader can trust: every strategy against Random, seed by seed.
+
+Under one seed, every strategy of a benchmark starts from the same seed set (drawn from the
+run seed alone) on the same pool and test subsample (drawn once from ``data.subsample_seed``)
+and trains the same seeded model, so the seed's luck is shared. The per-seed difference
+``strategy - Random`` removes it; its mean ± Student-t interval over seeds is the paired
+comparison. A strategy "beats Random" only where that interval lies above 0.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from labelwise.benchmark.stats import (
+    excludes_zero,
+    labels_to_reach,
+    mean_ci,
+    normalized_auc,
+    paired_mean_ci,
+    saving_percent,
+)
+
+TARGETS = (0.90, 0.95, 0.98)
+
+#: ``curves[strategy][seed] = {iteration: (labels, score)}``
+Curves = dict[str, dict[int, dict[int, tuple[float, float]]]]
+
+
+def curves_from_records(records: Sequence[dict[str, Any]], metric: str, *, scale: float = 1.0,
+                        labels_key: str = "n_labeled") -> Curves:
+    """Per strategy and seed, the learning curve as ``{iteration: (labels, scale * metric)}``."""
+    curves: Curves = defaultdict(lambda: defaultdict(dict))
+    for record in records:
+        labels = float(record.get(labels_key, record["n_labeled"]))
+        curves[record["strategy"]][record["seed"]][record["iteration"]] = (
+            labels, scale * float(record["metrics"][metric]))
+    return curves
+
+
+def find_baseline(records: Sequence[dict[str, Any]]) -> str | None:
+    """The display name of the Random run: the strategy named ``random`` (the one labelled
+    plainly ``random`` when several are), or None when the benchmark has none."""
+    randoms = list(dict.fromkeys(r["strategy"] for r in records if r.get("strategy_name", r["strategy"]) == "random"))
+    if not randoms:
+        return None
+    return "random" if "random" in randoms else randoms[0]
+
+
+def unpaired_seeds(records: Sequence[dict[str, Any]], strategy: str, baseline: str) -> list[int]:
+    """Seeds whose seed set (iteration 0's positions) differs between ``strategy`` and
+    ``baseline``: such runs are not paired and are left out of the comparison."""
+    seed_sets: dict[tuple[str, int], list[int]] = {}
+    for record in records:
+        if record["iteration"] == 0 and record["strategy"] in (strategy, baseline):
+            seed_sets[(record["strategy"], record["seed"])] = sorted(record.get("selected", []))
+    seeds = {seed for name, seed in seed_sets if name == strategy} & {seed for name, seed in seed_sets
+                                                                      if name == baseline}
+    return sorted(seed for seed in seeds if seed_sets[(strategy, seed)] != seed_sets[(baseline, seed)])
+
+
+@dataclass
+class PairedComparison:
+    """One strategy against the baseline. Each statistic is ``(mean, half-width)`` of the
+    per-seed differences over ``seeds``; ``verdict``s are +1 (above 0 beyond the interval),
+    -1 (below) or 0."""
+
+    strategy: str
+    seeds: list[int]
+    iterations: list[int]
+    labels: list[float]
+    per_iteration: list[tuple[float, float]]
+    curve_mean: tuple[float, float]
+    auc: tuple[float, float]
+    excluded_seeds: list[int] = field(default_factory=list)
+
+    @property
+    def verdict_per_iteration(self) -> list[int]:
+        return [excludes_zero(*cell) for cell in self.per_iteration]
+
+    @property
+    def verdict_curve(self) -> int:
+        return excludes_zero(*self.curve_mean)
+
+    @property
+    def verdict_auc(self) -> int:
+        return excludes_zero(*self.auc)
+
+
+def paired_comparison(curves: Curves, strategy: str, baseline: str, *, confidence: float = 0.95,
+                      excluded_seeds: Sequence[int] = ()) -> PairedComparison:
+    """``strategy`` minus ``baseline`` seed by seed: per iteration, over the curve (the mean
+    over iterations) and on the normalized area under the curve. Only seeds and iterations
+    that both recorded are compared."""
+    seeds = sorted((set(curves[strategy]) & set(curves[baseline])) - set(excluded_seeds))
+    common = sorted(set.intersection(*[set(curves[strategy][s]) & set(curves[baseline][s]) for s in seeds])) \
+        if seeds else []
+    per_iteration = []
+    labels = []
+    for iteration in common:
+        mine = [curves[strategy][s][iteration][1] for s in seeds]
+        theirs = [curves[baseline][s][iteration][1] for s in seeds]
+        per_iteration.append(paired_mean_ci(mine, theirs, confidence))
+        labels.append(float(np.mean([curves[baseline][s][iteration][0] for s in seeds])))
+
+    def over_curve(name: str, seed: int) -> tuple[float, float]:
+        points = [curves[name][seed][it] for it in common]
+        return float(np.mean([y for _, y in points])), normalized_auc([x for x, _ in points], [y for _, y in points])
+
+    mine = [over_curve(strategy, s) for s in seeds]
+    theirs = [over_curve(baseline, s) for s in seeds]
+    return PairedComparison(
+        strategy, seeds, common, labels, per_iteration,
+        paired_mean_ci([m[0] for m in mine], [t[0] for t in theirs], confidence) if seeds else (np.nan, np.nan),
+        paired_mean_ci([m[1] for m in mine], [t[1] for t in theirs], confidence) if seeds else (np.nan, np.nan),
+        list(excluded_seeds))
+
+
+def auc_summary(curves: Curves, strategy: str, confidence: float = 0.95) -> tuple[float, float]:
+    """Normalized area under each seed's curve, mean ± Student-t half-width over seeds."""
+    areas = []
+    for points in curves[strategy].values():
+        ordered = [points[it] for it in sorted(points)]
+        areas.append(normalized_auc([x for x, _ in ordered], [y for _, y in ordered]))
+    return mean_ci(areas, confidence)
+
+
+def mean_curve(curves: Curves, strategy: str) -> tuple[list[float], list[float]]:
+    """Labels and score per iteration, averaged over the seeds that recorded it."""
+    by_iteration: dict[int, list[tuple[float, float]]] = defaultdict(list)
+    for points in curves[strategy].values():
+        for iteration, point in points.items():
+            by_iteration[iteration].append(point)
+    ordered = [by_iteration[it] for it in sorted(by_iteration)]
+    return ([float(np.mean([x for x, _ in p])) for p in ordered],
+            [float(np.mean([y for _, y in p])) for p in ordered])
+
+
+@dataclass
+class Savings:
+    """Labels each strategy needs to reach ``fraction`` × the full-pool score (on the mean
+    curve over seeds, linearly interpolated; None = not reached), and the saving in % of
+    the baseline's labels (None where either curve does not get there)."""
+
+    reference_score: float
+    labels: dict[str, dict[float, float | None]]
+    saving: dict[str, dict[float, float | None]]
+
+
+def label_savings(curves: Curves, reference_score: float, baseline: str | None,
+                  fractions: Sequence[float] = TARGETS) -> Savings:
+    labels: dict[str, dict[float, float | None]] = {}
+    for strategy in curves:
+        x, y = mean_curve(curves, strategy)
+        labels[strategy] = {f: labels_to_reach(x, y, f * reference_score) for f in fractions}
+    saving = {strategy: {f: saving_percent(labels[strategy][f], labels[baseline][f]) if baseline else None
+                         for f in fractions} for strategy in curves}
+    return Savings(reference_score, labels, saving)
