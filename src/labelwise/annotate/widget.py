@@ -168,15 +168,15 @@ class Annotator(anywidget.AnyWidget):
         self._snapshot(current)
 
     def _decided_in(self, iteration: int) -> list[int]:
-        """Positions labeled or skipped (not undone) in ``iteration``, in log order, at
-        most one batch: the batch on screen when the session stopped, as far as the log
-        knows it."""
+        """Positions labeled or skipped (not undone) in ``iteration``, in log order: the
+        part of the batch on screen when the session stopped that the log knows. A full
+        batch's worth (or more, e.g. an imported log) was finished: a fresh batch follows."""
         positions: dict[int, None] = {}
         for decision in self.store.decisions:
             if (decision.iteration == iteration and decision.action != "undo"
                     and decision.position < len(self.dataset) and self.store.is_decided(decision.position)):
                 positions[decision.position] = None
-        return list(positions)[-self.batch_size:]
+        return list(positions) if len(positions) < self.batch_size else []
 
     def _learner_label(self, value: Any) -> Any:
         return tuple(value) if self.task == "tagging" else value

@@ -287,7 +287,10 @@ class ActiveLearner:
             if pool.multi_label:
                 return self._convert_multi_label(position, label)
             if isinstance(label, str):
-                return int(pool.label_ids([label])[0])
+                try:
+                    return int(pool.label_ids([label])[0])
+                except DataError as error:
+                    raise DataError(f"position {position}: {error}") from None
             if _is_integer(label):
                 value = int(label)
             elif isinstance(label, (float, np.floating)) and math.isfinite(label) and float(label).is_integer():
