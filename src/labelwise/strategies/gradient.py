@@ -232,10 +232,14 @@ class BAIT(QueryStrategy):
     def _gains(rows: np.ndarray, inverse: np.ndarray, fisher: np.ndarray, sign: float) -> np.ndarray:
         """Change of ``tr(M⁻¹F)`` when adding (sign=+1: decrease) or removing (sign=−1:
         increase) each row, by Woodbury: ``tr((I ± V M⁻¹ Vᵀ)⁻¹ V M⁻¹ F M⁻¹ Vᵀ)``."""
-        projected = rows @ inverse  # (m, C, P)
-        inner = sign * projected @ np.swapaxes(rows, 1, 2) + np.eye(rows.shape[1])[None]
-        outer = projected @ fisher @ np.swapaxes(projected, 1, 2)
-        return np.trace(np.linalg.solve(inner, outer), axis1=1, axis2=2)
+        gains = np.empty(len(rows))
+        for start in range(0, len(rows), 256):  # chunks bound the (m, C, P) temporaries
+            chunk = rows[start : start + 256]
+            projected = chunk @ inverse  # (b, C, P)
+            inner = sign * projected @ np.swapaxes(chunk, 1, 2) + np.eye(chunk.shape[1])[None]
+            outer = projected @ fisher @ np.swapaxes(projected, 1, 2)
+            gains[start : start + 256] = np.trace(np.linalg.solve(inner, outer), axis1=1, axis2=2)
+        return gains
 
     @staticmethod
     def _update(inverse: np.ndarray, row: np.ndarray, sign: float) -> np.ndarray:
