@@ -56,3 +56,18 @@ def test_lock_held_by_another_process_is_refused_and_freed_when_it_exits(tmp_pat
         holder.join(30)
     with exclusive_lock(store, "annotation store"):
         pass
+
+
+def test_atomic_write_gives_a_new_file_the_mode_of_a_plain_open(tmp_path):
+    plain = tmp_path / "plain.txt"
+    plain.write_text("x")
+    written = atomic_write_text(tmp_path / "atomic.txt", "x")
+    assert written.stat().st_mode & 0o777 == plain.stat().st_mode & 0o777
+
+
+def test_atomic_write_keeps_the_mode_of_the_file_it_replaces(tmp_path):
+    target = tmp_path / "config.yaml"
+    target.write_text("old")
+    target.chmod(0o640)
+    atomic_write_text(target, "new")
+    assert target.stat().st_mode & 0o777 == 0o640
