@@ -112,3 +112,18 @@ def test_seq2seq_strategies_are_registered_for_the_seq2seq_task():
     names = available_strategies("seq2seq")
     assert {"nsp", "ensp", "bleuvar", "idds", "random"} <= set(names)
     assert "nsp" not in available_strategies("classification")
+
+
+def test_bleuvar_squares_one_minus_bleu_over_ordered_pairs():
+    import sacrebleu
+
+    first, second = "the budget meeting is on friday afternoon", "the budget meeting is on monday afternoon"
+
+    def bleu(hypothesis, reference):
+        return sacrebleu.sentence_bleu(hypothesis, [reference], smooth_method="exp").score / 100.0
+
+    forward, backward = bleu(first, second), bleu(second, first)
+    assert 0.0 < forward < 1.0 and 0.0 < backward < 1.0  # a partial match: squaring matters
+    expected = ((1.0 - forward) ** 2 + (1.0 - backward) ** 2) / 2.0  # Xiao et al. (2020), eq. 5
+    assert bleu_variance([first, second]) == pytest.approx(expected, rel=1e-9)
+    assert bleu_variance([first, second]) < ((1.0 - forward) + (1.0 - backward)) / 2.0
