@@ -31,6 +31,22 @@ def missing_requirements() -> str | None:
     return ", ".join(missing) if missing else None
 
 
+def running_in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+
+
+def require_e2e() -> None:
+    """Skip the browser tests when something they need is missing, except in CI
+    (``CI=true``): there a skip would let a green run hide that the browser never ran."""
+    reason = missing_requirements()
+    if reason is None:
+        return
+    if running_in_ci():
+        pytest.fail(f"CI=true, but the browser tests cannot run: missing {reason}. Install it "
+                    "(.ci/run installs chromium; make install the e2e extra).", pytrace=False)
+    pytest.skip(f"e2e needs {reason}")
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -39,9 +55,7 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def jupyter_server(tmp_path_factory):
-    reason = missing_requirements()
-    if reason:
-        pytest.skip(f"e2e needs {reason}")
+    require_e2e()
     root = tmp_path_factory.mktemp("lab")
     for name in ("annotate_classification.ipynb", "annotate_ner.ipynb"):
         shutil.copy(REPO / "examples" / name, root / name)
