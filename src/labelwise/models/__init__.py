@@ -4,13 +4,8 @@ never imports torch."""
 from importlib import import_module
 from typing import Any
 
-from labelwise.models.base import (
-    EmbeddingModel,
-    Model,
-    PoolAwareModel,
-    ProbabilisticModel,
-    is_fitted,
-)
+from labelwise.models._estimator import LabelwiseModel, load_model
+from labelwise.models.base import is_fitted
 from labelwise.models.sklearn_text import TfidfLogisticRegression
 
 _LAZY = {
@@ -31,11 +26,9 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "EmbeddingModel",
-    "Model",
-    "PoolAwareModel",
-    "ProbabilisticModel",
+    "LabelwiseModel",
     "TfidfLogisticRegression",
     "is_fitted",
+    "load_model",
     *_LAZY,
 ]

@@ -9,41 +9,36 @@ the final linear one (``_final_linear``). Everything else lives here, once.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sklearn.base import BaseEstimator
 
-from labelwise._random import check_random_state, derive_seed
 from labelwise.data.datasets import ClassificationDataset
-from labelwise.errors import ConfigError, DataError, NotFittedError
+from labelwise.errors import CapabilityError, ConfigError, DataError
+from labelwise.models._estimator import LabelwiseModel, resolve_seed, seeded
+from labelwise.models._training import TrainingConfig, parameter_groups, train
 from labelwise.models.torch_utils import (
     autocast,
     choose_device,
     enable_dropout,
     length_sorted_batches,
-    seed_everything,
 )
 
-ADAPTER_FILE = "labelwise_adapter.json"
 _TOKENIZE_CHUNK = 4096
 
 
 def as_seed(random_state: Any) -> int:
-    """An int seed from an int, a ``numpy.random.Generator`` or None (0)."""
-    if random_state is None:
-        return 0
-    if isinstance(random_state, (int, np.integer)):
-        return int(random_state)
-    return derive_seed(check_random_state(random_state))
+    """An int seed from an int, a ``numpy.random.Generator`` or None (fresh entropy)."""
+    return resolve_seed(random_state)
 
 
-class TorchTextClassifier(BaseEstimator):
+class TorchTextClassifier(LabelwiseModel):
     """Base class; see the module docstring. Not meant to be used directly."""
+
+    provides = ("probabilities", "embeddings", "last_layer_features", "mc_probabilities")
 
     #: minimum padded length of a batch (a CNN needs at least its widest filter)
     _min_batch_length = 1
@@ -138,8 +133,6 @@ class TorchTextClassifier(BaseEstimator):
             raise DataError(f"{type(self).__name__}.fit() needs a non-empty labeled dataset.")
         if not dataset.multi_label and (np.asarray(dataset.labels) < 0).any():
             raise DataError("fit() got unlabeled rows (label -1); pass only labeled rows.")
-        seed = as_seed(self.random_state)
-        generator = seed_everything(seed)
         self.device_ = choose_device(self.device)
         self.label_names_ = tuple(dataset.label_names)
         self.multi_label_ = bool(dataset.multi_label)
@@ -147,46 +140,28 @@ class TorchTextClassifier(BaseEstimator):
         texts = list(dataset.inputs)
         self._ensure_tokenizer(texts)
         sequences = self._encode(texts)
-        module = self._new_module(dataset).to(self.device_)
         dtype = torch.float32 if self.multi_label_ else torch.int64
         targets = torch.as_tensor(np.array(dataset.labels), dtype=dtype)
-
-        optimizer = torch.optim.AdamW(self._parameter_groups(module), lr=self.learning_rate)
-        steps_per_epoch = math.ceil(len(sequences) / self.batch_size)
-        total_steps = max(1, steps_per_epoch * self.epochs)
-        warmup_steps = int(self.warmup_ratio * total_steps)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _linear_schedule(warmup_steps, total_steps))
-        scaler = torch.amp.GradScaler("cuda", enabled=self._uses_fp16())
         self.checkpoints_: list[Path] = []
-        self.train_losses_: list[float] = []
+        self.__dict__.pop("module_", None)
+        config = TrainingConfig(
+            epochs=self.epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
+            weight_decay=self.weight_decay, warmup_ratio=self.warmup_ratio, max_grad_norm=1.0,
+            mixed_precision=self.mixed_precision, progress=self.progress, description=f"{type(self).__name__} fit")
+        with seeded(self._seed(), self.device_) as generator:
+            module = self._new_module(dataset).to(self.device_)
 
-        bar = _progress(total_steps, f"{type(self).__name__} fit", self.progress)
-        module.train()
-        for epoch in range(self.epochs):
-            order = torch.randperm(len(sequences), generator=generator).numpy()
-            epoch_loss, rates = 0.0, []
-            for start in range(0, len(order), self.batch_size):
-                rows = order[start : start + self.batch_size]
-                batch = self._collate([sequences[i] for i in rows])
-                labels = targets[rows].to(self.device_)
-                rates.append(scheduler.get_last_lr()[0])
-                with autocast(self.device_, self.mixed_precision):
-                    logits = self._forward(module, batch)
-                loss = self._loss(logits.float(), labels)
-                optimizer.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.unscale_(optimizer)
-                torch.nn.utils.clip_grad_norm_(module.parameters(), 1.0)
-                scaler.step(optimizer)
-                scaler.update()
-                scheduler.step()
-                epoch_loss += float(loss.detach()) * len(rows)
-                bar.update(1)
-            self.train_losses_.append(epoch_loss / len(order))
-            if self.checkpoint_dir is not None:
-                self.checkpoints_.append(self._save_checkpoint(module, epoch, float(np.mean(rates))))
-        bar.close()
-        module.eval()
+            def batch_loss(rows: np.ndarray) -> Any:
+                logits = self._forward(module, self._collate([sequences[i] for i in rows]))
+                return self._loss(logits.float(), targets[rows].to(self.device_))
+
+            def checkpoint(epoch: int, rate: float) -> None:
+                if self.checkpoint_dir is not None:
+                    self.checkpoints_.append(self._save_checkpoint(module, epoch, rate))
+
+            result = train(module, len(sequences), batch_loss, config, device=self.device_, generator=generator,
+                           groups=self._parameter_groups(module), on_epoch_end=checkpoint)
+        self.train_losses_ = result.epoch_losses
         self.module_ = module
         return self
 
@@ -201,25 +176,10 @@ class TorchTextClassifier(BaseEstimator):
         """No weight decay on biases and normalisation weights (as in BERT's recipe); the
         classification head at ``head_learning_rate`` when one is set."""
         head_rate = getattr(self, "head_learning_rate", None)
-        head = {id(p) for p in self._embedding_source(module).parameters()} if head_rate is not None else set()
-        groups: dict[tuple[bool, bool], list[Any]] = {}
-        for name, parameter in module.named_parameters():
-            if not parameter.requires_grad:
-                continue
-            no_decay = parameter.ndim < 2 or "norm" in name.lower() or name.endswith(".bias")
-            groups.setdefault((id(parameter) in head, no_decay), []).append(parameter)
-        result = []
-        for (in_head, no_decay), parameters in sorted(groups.items()):
-            group = {"params": parameters, "weight_decay": 0.0 if no_decay else self.weight_decay}
-            if in_head:
-                group["lr"] = head_rate
-            result.append(group)
-        return result
-
-    def _uses_fp16(self) -> bool:
-        import torch
-
-        return bool(self.mixed_precision and self.device_.type == "cuda" and not torch.cuda.is_bf16_supported())
+        rates = {}
+        if head_rate is not None:
+            rates = {id(p): head_rate for p in self._embedding_source(module).parameters()}
+        return parameter_groups(module, self.weight_decay, rates)
 
     def _save_checkpoint(self, module: Any, epoch: int, learning_rate: float) -> Path:
         """One file per epoch: ``{"state_dict", "learning_rate", "epoch"}``; the learning
@@ -234,14 +194,6 @@ class TorchTextClassifier(BaseEstimator):
         return path
 
     # ---- inference -----------------------------------------------------------------------
-    @property
-    def is_fitted(self) -> bool:
-        return hasattr(self, "module_")
-
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "module_"):
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit() (or load()) first.")
-
     def _batches(self, dataset: Any) -> Iterator[tuple[np.ndarray, dict[str, Any]]]:
         sequences = self._encode(list(dataset.inputs))
         lengths = np.fromiter((len(s) for s in sequences), dtype=np.int64, count=len(sequences))
@@ -313,7 +265,6 @@ class TorchTextClassifier(BaseEstimator):
 
         return torch.sigmoid(logits) if self.multi_label_ else torch.softmax(logits, dim=-1)
 
-    #: output kinds one forward pass yields together (see ``joint_outputs``).
     joint_output_kinds = ("probabilities", "embeddings", "last_layer_features")
 
     def joint_outputs(self, dataset: Any, kinds: Sequence[str]) -> dict[str, np.ndarray]:
@@ -323,7 +274,7 @@ class TorchTextClassifier(BaseEstimator):
         names = {"probabilities": "probabilities", "embeddings": "embeddings", "last_layer_features": "features"}
         unknown = [kind for kind in kinds if kind not in names]
         if unknown:
-            raise ValueError(f"joint_outputs cannot compute {unknown}; it computes {sorted(names)}.")
+            raise CapabilityError(f"joint_outputs cannot compute {unknown}; it computes {sorted(names)}.")
         results = self._run(dataset, tuple(names[kind] for kind in kinds))
         return {kind: results[names[kind]] for kind in kinds}
 
@@ -371,47 +322,18 @@ class TorchTextClassifier(BaseEstimator):
                 self.module_.eval()
 
     # ---- persistence ---------------------------------------------------------------------
-    def _adapter_state(self) -> dict[str, Any]:
-        params = {}
-        for key, value in self.get_params(deep=False).items():
-            if isinstance(value, Path):
-                value = str(value)
-            try:
-                json.dumps(value)
-            except TypeError:
-                continue
-            params[key] = value
-        return {"class": type(self).__name__, "params": params, "label_names": list(self.label_names_),
-                "multi_label": self.multi_label_}
+    def _fitted_state(self) -> dict[str, Any]:
+        return {"label_names": list(self.label_names_), "multi_label": self.multi_label_}
 
-    def _write_adapter_state(self, folder: Path, **extra: Any) -> None:
-        state = {**self._adapter_state(), **extra}
-        (folder / ADAPTER_FILE).write_text(json.dumps(state, indent=2), encoding="utf-8")
-
-    def _read_adapter_state(self, folder: Path) -> dict[str, Any]:
-        path = folder / ADAPTER_FILE
-        if not path.exists():
-            raise DataError(f"no {ADAPTER_FILE} here: not a folder written by {type(self).__name__}.save().",
-                            path=str(folder), fix="pass the folder given to save().")
-        state = json.loads(path.read_text(encoding="utf-8"))
-        if state.get("class") != type(self).__name__:
-            raise DataError(f"this folder holds a {state.get('class')}, not a {type(self).__name__}.",
-                            path=str(path))
-        self.set_params(**{k: v for k, v in state["params"].items() if k in self.get_params(deep=False)})
+    def _restore(self, folder: Path, state: dict[str, Any]) -> None:
         self.label_names_ = tuple(state["label_names"])
         self.multi_label_ = bool(state["multi_label"])
         self.n_classes_ = len(self.label_names_)
         self.device_ = choose_device(self.device)
-        return state
+        self._restore_module(folder, state)
 
-
-def _linear_schedule(warmup_steps: int, total_steps: int):
-    def factor(step: int) -> float:
-        if step < warmup_steps:
-            return (step + 1) / (warmup_steps + 1)
-        return max(0.0, (total_steps - step) / max(1, total_steps - warmup_steps))
-
-    return factor
+    def _restore_module(self, folder: Path, state: dict[str, Any]) -> None:
+        raise NotImplementedError
 
 
 def _capture_input(captured: dict[str, Any], name: str):

@@ -9,7 +9,6 @@ References:
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -17,15 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from labelwise._random import RandomState, check_random_state, derive_seed
+from labelwise._random import RandomState
 from labelwise.data.datasets import TaggingDataset
-from labelwise.errors import DataError, NotFittedError
-from labelwise.models.torch_utils import (
-    choose_device,
-    enable_dropout,
-    length_sorted_batches,
-    seed_everything,
-)
+from labelwise.models._tagger import TaggerBase
+from labelwise.models._training import TrainingConfig
+from labelwise.models.torch_utils import length_sorted_batches
 
 PAD, UNKNOWN = 0, 1
 
@@ -63,7 +58,7 @@ def _network(n_words: int, n_chars: int, n_tags: int, word_dim: int, char_dim: i
     return Network()
 
 
-class BiLSTMCRFTagger:
+class BiLSTMCRFTagger(TaggerBase):
     """A BiLSTM-CRF tagger with its own vocabulary (built from the pool by ``prepare`` or
     from the training sentences by ``fit``); words are lower-cased for the word embedding,
     while the character CNN sees the original casing.
@@ -77,7 +72,7 @@ class BiLSTMCRFTagger:
     def __init__(self, *, word_dim: int = 100, char_dim: int = 30, char_filters: int = 50, hidden: int = 100,
                  dropout: float = 0.5, epochs: int = 10, batch_size: int = 16, learning_rate: float = 3e-3,
                  min_word_count: int = 1, max_word_length: int = 20, device: str | None = None,
-                 random_state: RandomState = 0) -> None:
+                 random_state: RandomState = 0, progress: bool = False) -> None:
         self.word_dim = word_dim
         self.char_dim = char_dim
         self.char_filters = char_filters
@@ -90,6 +85,7 @@ class BiLSTMCRFTagger:
         self.max_word_length = max_word_length
         self.device = device
         self.random_state = random_state
+        self.progress = progress
 
     # ---- vocabulary --------------------------------------------------------------------
     def prepare(self, pool: TaggingDataset) -> None:
@@ -118,65 +114,45 @@ class BiLSTMCRFTagger:
         return words.to(self.device_), chars.to(self.device_), mask.to(self.device_)
 
     # ---- training ----------------------------------------------------------------------
-    def fit(self, dataset: TaggingDataset) -> BiLSTMCRFTagger:
-        import torch
-
-        if dataset.tags is None:
-            raise DataError("fit() needs a tagged dataset.")
-        if any(len(s) == 0 for s in dataset.tokens):
-            raise DataError("fit() got an empty sentence; remove it.")
-        seed = derive_seed(check_random_state(self.random_state))
-        generator = seed_everything(seed)
-        self.device_ = choose_device(self.device)
+    def _training_examples(self, dataset: TaggingDataset) -> Any:
         if not hasattr(self, "word_index_"):
             self._build_vocabulary(dataset.tokens)
-        self.tag_names_ = tuple(dataset.tag_names)
-        tag_index = {t: i for i, t in enumerate(self.tag_names_)}
-        self.module_ = _network(len(self.word_index_) + 2, len(self.char_index_) + 2, len(self.tag_names_),
-                                self.word_dim, self.char_dim, self.char_filters, self.hidden, self.dropout).to(self.device_)
-        optimiser = torch.optim.Adam(self.module_.parameters(), lr=self.learning_rate)
-        self.train_losses_ = []
-        for _ in range(self.epochs):
-            self.module_.train()
-            order = torch.randperm(len(dataset), generator=generator).numpy()
-            total = 0.0
-            for start in range(0, len(order), self.batch_size):
-                rows = order[start : start + self.batch_size]
-                sentences = [dataset.tokens[i] for i in rows]
-                words, chars, mask = self._encode(sentences)
-                tags = torch.zeros_like(words)
-                for i, row in enumerate(rows):
-                    tags[i, : len(dataset.tags[row])] = torch.tensor([tag_index[t] for t in dataset.tags[row]])
-                emissions, _ = self.module_(words, chars)
-                loss = -self.module_.crf.log_likelihood(emissions, tags, mask).mean()
-                optimiser.zero_grad()
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(self.module_.parameters(), 5.0)
-                optimiser.step()
-                total += loss.item() * len(rows)
-            self.train_losses_.append(total / len(dataset))
-        self.module_.eval()
-        return self
+        return [(sentence, self._tag_ids(tags)) for sentence, tags in zip(dataset.tokens, dataset.tags, strict=True)]
+
+    def _build_module(self, folder: Path | None = None) -> Any:
+        return _network(len(self.word_index_) + 2, len(self.char_index_) + 2, len(self.tag_names_),
+                        self.word_dim, self.char_dim, self.char_filters, self.hidden, self.dropout)
+
+    def _training_config(self) -> TrainingConfig:
+        # Adam at a constant rate with clipping at 5 (Lample et al. 2016), as before the shared loop.
+        return TrainingConfig(epochs=self.epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
+                              weight_decay=0.0, warmup_ratio=0.0, schedule="constant", max_grad_norm=5.0,
+                              mixed_precision=False, progress=self.progress, description="BiLSTM-CRF fit")
+
+    def _batch_loss(self, examples: Any, rows: np.ndarray) -> Any:
+        import torch
+
+        words, chars, mask = self._encode([examples[i][0] for i in rows])
+        tags = torch.zeros_like(words)
+        for i, row in enumerate(rows):
+            tags[i, : len(examples[row][1])] = torch.tensor(examples[row][1])
+        emissions, _ = self.module_(words, chars)
+        return -self.module_.crf.log_likelihood(emissions, tags, mask).mean()
 
     def loss(self, dataset: TaggingDataset) -> float:
         """Mean negative log-likelihood of the gold tags (eval mode)."""
         import torch
 
         self._check_fitted()
-        tag_index = {t: i for i, t in enumerate(self.tag_names_)}
         words, chars, mask = self._encode(dataset.tokens)
         tags = torch.zeros_like(words)
         for i, sentence_tags in enumerate(dataset.tags):
-            tags[i, : len(sentence_tags)] = torch.tensor([tag_index[t] for t in sentence_tags])
+            tags[i, : len(sentence_tags)] = torch.tensor(self._tag_ids(sentence_tags))
         with torch.inference_mode():
             emissions, _ = self.module_(words, chars)
             return float(-self.module_.crf.log_likelihood(emissions, tags, mask).mean())
 
     # ---- inference ---------------------------------------------------------------------
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "module_"):
-            raise NotFittedError("this BiLSTMCRFTagger is not fitted yet; call fit() first.")
-
     def _batches(self, dataset: Any, inference_batch_size: int = 64):
         lengths = [len(s) for s in dataset.tokens]
         for rows in length_sorted_batches(lengths, inference_batch_size):
@@ -211,52 +187,15 @@ class BiLSTMCRFTagger:
         pairs = self._run(dataset, "paths")
         return [p for p, _ in pairs], np.array([lp for _, lp in pairs], dtype=np.float64)
 
-    def predict(self, dataset: Any) -> list[tuple[str, ...]]:
-        return self.best_paths(dataset)[0]
-
     def token_marginals(self, dataset: Any) -> list[np.ndarray]:
         return self._run(dataset, "marginals")
-
-    def token_marginals_mc(self, dataset: Any, n_samples: int = 10, random_state: RandomState = 0) -> list[np.ndarray]:
-        """``n_samples`` forward passes with dropout on: one ``(n_samples, length, n_tags)``
-        array per sentence."""
-        self._check_fitted()
-        seed_everything(derive_seed(check_random_state(random_state)))
-        enable_dropout(self.module_)
-        try:
-            samples = [self._run(dataset, "marginals") for _ in range(n_samples)]
-        finally:
-            self.module_.eval()
-        return [np.stack([sample[i] for sample in samples]) for i in range(len(dataset))]
 
     def embed(self, dataset: Any) -> np.ndarray:
         return np.stack(self._run(dataset, "embeddings")).astype(np.float32)
 
     # ---- persistence -------------------------------------------------------------------
-    def save(self, path: str | Path) -> None:
-        import torch
+    def _fitted_state(self) -> dict[str, Any]:
+        return {**super()._fitted_state(), "word_index": self.word_index_, "char_index": self.char_index_}
 
-        self._check_fitted()
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        torch.save(self.module_.state_dict(), path / "weights.pt")
-        params = {k: v for k, v in vars(self).items() if not k.endswith("_") and k != "random_state"}
-        (path / "tagger.json").write_text(json.dumps({
-            "params": params, "word_index": self.word_index_, "char_index": self.char_index_,
-            "tag_names": list(self.tag_names_)}), encoding="utf-8")
-
-    def load(self, path: str | Path) -> BiLSTMCRFTagger:
-        import torch
-
-        path = Path(path)
-        state = json.loads((path / "tagger.json").read_text(encoding="utf-8"))
-        for key, value in state["params"].items():
-            setattr(self, key, value)
-        self.word_index_, self.char_index_ = state["word_index"], state["char_index"]
-        self.tag_names_ = tuple(state["tag_names"])
-        self.device_ = choose_device(self.device)
-        self.module_ = _network(len(self.word_index_) + 2, len(self.char_index_) + 2, len(self.tag_names_),
-                                self.word_dim, self.char_dim, self.char_filters, self.hidden, self.dropout).to(self.device_)
-        self.module_.load_state_dict(torch.load(path / "weights.pt", map_location=self.device_))
-        self.module_.eval()
-        return self
+    def _restore_extra(self, folder: Path, state: dict[str, Any]) -> None:
+        self.word_index_, self.char_index_ = dict(state["word_index"]), dict(state["char_index"])

@@ -170,31 +170,21 @@ class TransformerClassifier(TorchTextClassifier):
         return super()._width(name, module)
 
     # ---- persistence -------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the fine-tuned model and tokenizer (``save_pretrained``) and the adapter's
-        parameters and label names to the folder ``path``."""
-        self._check_fitted()
-        folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
-        self.module_.save_pretrained(folder)
+    def _save_weights(self, folder: Path) -> None:
+        """The fine-tuned model (``save_pretrained``: config.json + model.safetensors) and
+        its tokenizer. A loaded model's later :meth:`fit` starts from ``model_name_or_path``."""
+        self.module_.save_pretrained(folder, safe_serialization=True)
         self.tokenizer_.save_pretrained(folder)
-        self._write_adapter_state(folder)
-        return folder
 
-    def load(self, path: str | os.PathLike) -> TransformerClassifier:
-        """Restore what :meth:`save` wrote into this adapter; returns self. A later
-        :meth:`fit` still starts from ``model_name_or_path``, not from the saved weights."""
+    def _restore_module(self, folder: Path, state: dict[str, Any]) -> None:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        folder = Path(path)
-        self._read_adapter_state(folder)
         with _loading_errors(str(folder)):
             self.tokenizer_ = AutoTokenizer.from_pretrained(folder)
             with _quiet_transformers():
-                module = AutoModelForSequenceClassification.from_pretrained(folder)
+                module = AutoModelForSequenceClassification.from_pretrained(folder, use_safetensors=True)
         self.module_ = module.to(self.device_).eval()
         self._tokenizer_source = str(self.model_name_or_path)  # the saved copy of that tokenizer
-        return self
 
     def __getstate__(self) -> dict[str, Any]:
         # The token cache is rebuilt cheaply; keep pickles (e.g. Dask workers) small.

@@ -10,8 +10,6 @@ below a real pretrained summarizer; pass a local BART/T5/PEGASUS folder for real
 from __future__ import annotations
 
 import copy
-import json
-import math
 import re
 import warnings
 from collections.abc import Sequence
@@ -21,16 +19,16 @@ from typing import Any
 import numpy as np
 
 from labelwise.errors import ConfigError, DataError, NotFittedError
+from labelwise.models._estimator import LabelwiseModel, resolve_seed, seeded
+from labelwise.models._training import TrainingConfig, train
 from labelwise.models.pretrained import default_encoder_path, resolve_model_path
 from labelwise.models.torch_utils import (
     autocast,
     choose_device,
     enable_dropout,
     length_sorted_batches,
-    seed_everything,
 )
 
-_PARAMS_FILE = "labelwise_seq2seq.json"
 # The last warm start loaded, as (tokenizer, CPU network): every model built with the same
 # path and seed (one per seed and strategy in a benchmark) copies it instead of reloading.
 _WARM_STARTS: dict[tuple[Any, int], tuple[Any, Any]] = {}
@@ -55,7 +53,7 @@ def lead_pairs(sources: Sequence[Any], max_words: int = 8) -> list[tuple[str, st
     return [(s, t) for s, t in pairs if t]
 
 
-class TransformerSeq2Seq:
+class TransformerSeq2Seq(LabelwiseModel):
     """Fine-tune and query a Hugging Face encoder-decoder model.
 
     Args:
@@ -77,6 +75,8 @@ class TransformerSeq2Seq:
     scratch on the grown labeled set).
     """
 
+    provides = ("generations", "sequence_scores", "mc_generations", "mc_sequence_scores", "embeddings")
+
     def __init__(
         self,
         model_name_or_path: str | None = None,
@@ -90,7 +90,7 @@ class TransformerSeq2Seq:
         weight_decay: float = 0.01,
         device: str | None = None,
         mixed_precision: bool = True,
-        random_state: int = 0,
+        random_state: Any = 0,
         progress: bool = False,
         lead_warm_up_epochs: int = 0,
         lead_warm_up_learning_rate: float = 5e-4,
@@ -113,12 +113,6 @@ class TransformerSeq2Seq:
         self.lead_max_words = lead_max_words
 
     # ---- construction ------------------------------------------------------------------
-    def _params(self) -> dict[str, Any]:
-        return {key: getattr(self, key) for key in (
-            "model_name_or_path", "max_source_length", "max_target_length", "num_beams", "batch_size",
-            "epochs", "learning_rate", "weight_decay", "device", "mixed_precision", "random_state", "progress",
-            "lead_warm_up_epochs", "lead_warm_up_learning_rate", "lead_max_words")}
-
     def _ensure_loaded(self) -> None:
         """Load tokenizer and warm-start weights once; ``fit`` resets to the saved copy."""
         if getattr(self, "_network", None) is not None:
@@ -127,7 +121,8 @@ class TransformerSeq2Seq:
 
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
-        key = (self.model_name_or_path, int(self.random_state))
+        self._warm_seed = resolve_seed(self.random_state)
+        key = (self.model_name_or_path, self._warm_seed)
         if key not in _WARM_STARTS:
             _WARM_STARTS.clear()  # keep one template: an AL run builds many models of one kind
             _WARM_STARTS[key] = self._load_warm_start()
@@ -141,9 +136,13 @@ class TransformerSeq2Seq:
         network.to(self._device)
 
     def _load_warm_start(self) -> tuple[Any, Any]:
+
+        with seeded(self._warm_seed):  # BERT2BERT cross-attention starts random
+            return self._load_warm_start_seeded()
+
+    def _load_warm_start_seeded(self) -> tuple[Any, Any]:
         from transformers import AutoTokenizer
 
-        seed_everything(self.random_state)  # BERT2BERT cross-attention starts random
         try:
             if self.model_name_or_path is None:
                 from transformers import EncoderDecoderModel
@@ -197,7 +196,7 @@ class TransformerSeq2Seq:
         if not pairs:
             return
         digest = hashlib.sha1("\x1f".join(s for s, _ in pairs).encode("utf-8")).hexdigest()
-        key = (self.model_name_or_path, int(self.random_state), digest, self.lead_warm_up_epochs,
+        key = (self.model_name_or_path, self._warm_seed, digest, self.lead_warm_up_epochs,
                self.lead_warm_up_learning_rate, self.lead_max_words, self.max_source_length, self.max_target_length)
         if key not in _LEAD_WARMED:
             if len(_LEAD_WARMED) >= 3:
@@ -259,39 +258,24 @@ class TransformerSeq2Seq:
 
     def _train(self, sources: list[list[int]], targets: list[list[int]], epochs: int, learning_rate: float,
                desc: str) -> list[float]:
-        """AdamW with linear decay from the current weights; returns the loss per step."""
-        import torch
-        from tqdm.auto import tqdm
-
-        generator = seed_everything(self.random_state)
+        """AdamW with linear decay (no warm-up) from the current weights (the shared loop);
+        returns the loss per step."""
         network = self._network
-        network.train()
-        optimizer = torch.optim.AdamW(network.parameters(), lr=learning_rate, weight_decay=self.weight_decay)
-        steps_per_epoch = math.ceil(len(sources) / self.batch_size)
-        total = max(steps_per_epoch * epochs, 1)
-        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: max(0.0, 1.0 - step / total))
-        losses: list[float] = []
-        bar = tqdm(total=total, desc=desc, disable=not self.progress, leave=False)
-        for _ in range(epochs):
-            order = torch.randperm(len(sources), generator=generator).numpy()
-            for start in range(0, len(order), self.batch_size):
-                rows = order[start : start + self.batch_size]
-                input_ids, mask = self._source_batch([sources[i] for i in rows])
-                labels = self._pad([targets[i] for i in rows], -100)
-                with autocast(self._device, self.mixed_precision), warnings.catch_warnings():
-                    # EncoderDecoderModel warns on every call with labels about a v4.12 change.
-                    warnings.filterwarnings("ignore", category=FutureWarning, message=".*v4.12.0.*")
-                    loss = network(input_ids=input_ids, attention_mask=mask, labels=labels).loss
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(network.parameters(), 1.0)
-                optimizer.step()
-                scheduler.step()
-                losses.append(float(loss.detach()))
-                bar.update(1)
-        bar.close()
-        network.eval()
-        return losses
+        config = TrainingConfig(epochs=epochs, batch_size=self.batch_size, learning_rate=learning_rate,
+                                weight_decay=self.weight_decay, warmup_ratio=0.0, max_grad_norm=1.0,
+                                mixed_precision=self.mixed_precision, progress=self.progress, description=desc)
+
+        def batch_loss(rows: np.ndarray) -> Any:
+            input_ids, mask = self._source_batch([sources[i] for i in rows])
+            labels = self._pad([targets[i] for i in rows], -100)
+            with warnings.catch_warnings():
+                # EncoderDecoderModel warns on every call with labels about a v4.12 change.
+                warnings.filterwarnings("ignore", category=FutureWarning, message=".*v4.12.0.*")
+                return network(input_ids=input_ids, attention_mask=mask, labels=labels).loss
+
+        with seeded(resolve_seed(self.random_state), self._device) as generator:
+            result = train(network, len(sources), batch_loss, config, device=self._device, generator=generator)
+        return result.step_losses
 
     def _check_fitted(self) -> None:
         if not self.is_fitted:
@@ -395,15 +379,16 @@ class TransformerSeq2Seq:
         import torch
 
         self._check_fitted()
-        seed = int(np.random.default_rng(random_state).integers(0, 2**31 - 1)) if not isinstance(
-            random_state, (int, np.integer)) else int(random_state)
+        seed = resolve_seed(random_state)
         network = self._network
         texts = np.empty((len(dataset), n_samples), dtype=object)
         scores = np.zeros((len(dataset), n_samples), dtype=np.float32)
         network.eval()
         enable_dropout(network)
+        devices = [self._device] if self._device.type == "cuda" else []
         try:
-            with torch.inference_mode(), autocast(self._device, self.mixed_precision):
+            with torch.random.fork_rng(devices=devices), torch.inference_mode(), \
+                    autocast(self._device, self.mixed_precision):
                 for batch_number, (rows, input_ids, mask) in enumerate(self._batches(dataset, "MC dropout")):
                     for sample in range(n_samples):
                         torch.manual_seed(seed + 1000003 * sample + batch_number)
@@ -456,48 +441,35 @@ class TransformerSeq2Seq:
             return self._mean_log_probs(logits, sequences).cpu().numpy()
 
     # ---- persistence -------------------------------------------------------------------
-    def save(self, path: str | Path) -> Path:
-        """Write weights, tokenizer and parameters to the folder ``path``."""
-        self._check_fitted()
-        folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
-        self._network.save_pretrained(folder)
+    def _save_weights(self, folder: Path) -> None:
+        """The network (``save_pretrained``: config.json + model.safetensors) and tokenizer.
+        A loaded model's later ``fit`` restarts from the saved weights."""
+        self._network.save_pretrained(folder, safe_serialization=True)
         self.tokenizer_.save_pretrained(folder)
-        params = self._params()
-        params["architecture"] = type(self._network).__name__
-        (folder / _PARAMS_FILE).write_text(json.dumps(params, indent=2))
-        return folder
 
-    @classmethod
-    def load(cls, path: str | Path, device: str | None = None) -> TransformerSeq2Seq:
-        """A fitted model from a folder written by ``save``; a later ``fit`` restarts from
-        the saved weights."""
+    def _fitted_state(self) -> dict[str, Any]:
+        return {"architecture": type(self._network).__name__}
+
+    def _restore(self, folder: Path, state: dict[str, Any]) -> None:
         from transformers import AutoTokenizer
 
-        folder = Path(path)
-        params_file = folder / _PARAMS_FILE
-        if not params_file.exists():
-            raise ConfigError(f"{str(folder)!r} holds no {_PARAMS_FILE}: it was not written by TransformerSeq2Seq.save.")
-        params = json.loads(params_file.read_text())
-        architecture = params.pop("architecture", "")
-        if device is not None:
-            params["device"] = device
-        model = cls(**params)
-        if architecture == "EncoderDecoderModel":
-            from transformers import EncoderDecoderModel
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if state.get("architecture") == "EncoderDecoderModel":
+                from transformers import EncoderDecoderModel
 
-            network = EncoderDecoderModel.from_pretrained(folder)
-        else:
-            network = _load_seq2seq_network(str(folder))
-        model.tokenizer_ = AutoTokenizer.from_pretrained(folder)
-        _configure_special_tokens(network, model.tokenizer_)
-        model._device = choose_device(model.device)
-        model._network = network.to(model._device).eval()
-        model._initial_state = {k: v.detach().cpu().clone() for k, v in network.state_dict().items()}
-        model._source_cache = {}
-        model._memo = {}
-        model.fitted_ = True
-        return model
+                network = EncoderDecoderModel.from_pretrained(folder, use_safetensors=True)
+            else:
+                network = _load_seq2seq_network(str(folder))
+        self.tokenizer_ = AutoTokenizer.from_pretrained(folder)
+        _configure_special_tokens(network, self.tokenizer_)
+        self._device = choose_device(self.device)
+        self._network = network.to(self._device).eval()
+        self._initial_state = {k: v.detach().cpu().clone() for k, v in network.state_dict().items()}
+        self._warm_seed = resolve_seed(self.random_state)
+        self._source_cache = {}
+        self._memo = {}
+        self.fitted_ = True
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)
@@ -509,12 +481,9 @@ class TransformerSeq2Seq:
         self.__dict__.update(state)
         self._source_cache = {}
 
-    def __repr__(self) -> str:
-        return f"TransformerSeq2Seq({self.model_name_or_path!r}, num_beams={self.num_beams})"
-
     def clone(self) -> TransformerSeq2Seq:
-        """An unfitted model with the same parameters."""
-        return type(self)(**self._params())
+        """An unfitted model with the same parameters (as ``sklearn.base.clone``)."""
+        return type(self)(**self.get_params(deep=False))
 
 
 def _initialise_new_decoder_weights(network: Any) -> None:

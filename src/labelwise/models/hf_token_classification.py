@@ -8,7 +8,6 @@ every word gets an output, taken from the window where it sits farthest from an 
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,17 +15,13 @@ from typing import Any
 
 import numpy as np
 
-from labelwise._random import RandomState, check_random_state, derive_seed
+from labelwise._random import RandomState
 from labelwise.data.datasets import TaggingDataset
-from labelwise.errors import DataError, NotFittedError
+from labelwise.errors import ConfigError, DataError
+from labelwise.models._tagger import TaggerBase
+from labelwise.models._training import TrainingConfig
 from labelwise.models.pretrained import resolve_model_path
-from labelwise.models.torch_utils import (
-    autocast,
-    choose_device,
-    enable_dropout,
-    length_sorted_batches,
-    seed_everything,
-)
+from labelwise.models.torch_utils import autocast, length_sorted_batches
 
 IGNORE = -100
 
@@ -41,7 +36,7 @@ class _Window:
         self.word_ids = word_ids
 
 
-class TransformerTagger:
+class TransformerTagger(TaggerBase):
     """Fine-tune a pretrained encoder (the packaged MiniLM by default) to tag words.
 
     Outputs: ``predict`` (tag tuples), ``best_paths`` (Viterbi paths with a CRF, greedy
@@ -81,11 +76,22 @@ class TransformerTagger:
             from transformers import AutoTokenizer
 
             self.path_ = resolve_model_path(self.model_name_or_path)
-            self.tokenizer_ = AutoTokenizer.from_pretrained(self.path_)
-            if not self.tokenizer_.is_fast:
-                raise DataError(f"{self.path_!r} has no fast tokenizer; word alignment needs one.")
+            tokenizer = AutoTokenizer.from_pretrained(self.path_)
+            if not tokenizer.is_fast:
+                raise ConfigError(f"{self.path_!r} has no fast tokenizer; word alignment needs one.")
+            self._check_window(tokenizer)
+            self.tokenizer_ = tokenizer
             self._window_cache: dict[tuple[str, ...], list[_Window]] = {}
         return self.tokenizer_
+
+    def _check_window(self, tokenizer: Any) -> None:
+        """The tokenizer needs ``stride < max_length - special tokens``; say so, not its raw error."""
+        room = int(self.max_length) - tokenizer.num_special_tokens_to_add(pair=False)
+        if room < 1 or not 0 <= int(self.stride) < room:
+            raise ConfigError(
+                f"TransformerTagger: stride={self.stride} must be smaller than max_length={self.max_length} minus "
+                f"the {self.max_length - room} special tokens (at most {room - 1}). Fix: lower stride "
+                f"(e.g. stride={max(0, room // 4)}) or raise max_length.")
 
     def prepare(self, pool: TaggingDataset) -> None:
         """Tokenize every pool sentence once; later iterations reuse the windows."""
@@ -111,14 +117,20 @@ class TransformerTagger:
         return windows
 
     # ---- the network -------------------------------------------------------------------
-    def _build(self, n_tags: int) -> Any:
+    def _build_module(self, folder: Path | None = None) -> Any:
         import torch
         from torch import nn
-        from transformers import AutoModel
+        from transformers import AutoConfig, AutoModel
 
         from labelwise.models.crf import CRF
 
-        encoder = AutoModel.from_pretrained(self.path_)
+        n_tags = len(self.tag_names_)
+        if folder is None:
+            if getattr(self, "path_", None) is None:
+                self.path_ = resolve_model_path(self.model_name_or_path)
+            encoder = AutoModel.from_pretrained(self.path_)
+        else:  # load(): the architecture from the saved config, the weights from the state dict
+            encoder = AutoModel.from_config(AutoConfig.from_pretrained(folder / "encoder"))
         hidden = encoder.config.hidden_size
         use_crf = self.crf
 
@@ -160,50 +172,28 @@ class TransformerTagger:
         return positions, words
 
     # ---- training ----------------------------------------------------------------------
-    def fit(self, dataset: TaggingDataset) -> TransformerTagger:
-        import torch
-        from tqdm.auto import tqdm
-        from transformers import get_linear_schedule_with_warmup
-
-        if dataset.tags is None:
-            raise DataError("fit() needs a tagged dataset.")
+    def _training_examples(self, dataset: TaggingDataset) -> Any:
         self._tokenizer()
-        seed = derive_seed(check_random_state(self.random_state))
-        generator = seed_everything(seed)
-        self.device_ = choose_device(self.device)
-        self.tag_names_ = tuple(dataset.tag_names)
-        tag_index = {t: i for i, t in enumerate(self.tag_names_)}
-        self.module_ = self._build(len(self.tag_names_)).to(self.device_)
         examples = []  # (window, word tag ids aligned with the window's first pieces)
         for sentence, tags in zip(dataset.tokens, dataset.tags, strict=True):
+            ids = self._tag_ids(tags)
             for window in self._windows(sentence):
                 _, words = self._first_pieces(window)
-                examples.append((window, [tag_index[tags[w]] for w in words]))
-        head_parameters = [p for n, p in self.module_.named_parameters() if n.startswith("crf.")]
-        other = [p for n, p in self.module_.named_parameters() if not n.startswith("crf.")]
-        groups = [{"params": other, "lr": self.learning_rate}]
-        if head_parameters:
-            groups.append({"params": head_parameters, "lr": self.crf_learning_rate})
-        optimiser = torch.optim.AdamW(groups, weight_decay=0.01)
-        steps = max(1, self.epochs * -(-len(examples) // self.batch_size))
-        schedule = get_linear_schedule_with_warmup(optimiser, int(0.1 * steps), steps)
-        self.train_losses_ = []
-        for _ in tqdm(range(self.epochs), desc="epochs", disable=not self.progress):
-            self.module_.train()
-            order = torch.randperm(len(examples), generator=generator).tolist()
-            total = 0.0
-            for start in range(0, len(order), self.batch_size):
-                batch = [examples[i] for i in order[start : start + self.batch_size]]
-                loss = self._loss([w for w, _ in batch], [t for _, t in batch])
-                optimiser.zero_grad()
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(self.module_.parameters(), 1.0)
-                optimiser.step()
-                schedule.step()
-                total += loss.item() * len(batch)
-            self.train_losses_.append(total / max(len(examples), 1))
-        self.module_.eval()
-        return self
+                examples.append((window, [ids[w] for w in words]))
+        return examples
+
+    def _parameter_rates(self, module: Any) -> dict[int, float]:
+        return {id(p): self.crf_learning_rate for n, p in module.named_parameters() if n.startswith("crf.")}
+
+    def _training_config(self) -> TrainingConfig:
+        return TrainingConfig(epochs=self.epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
+                              weight_decay=0.01, warmup_ratio=0.1, max_grad_norm=1.0,
+                              mixed_precision=self.mixed_precision, progress=self.progress,
+                              description="TransformerTagger fit")
+
+    def _batch_loss(self, examples: Any, rows: np.ndarray) -> Any:
+        batch = [examples[i] for i in rows]
+        return self._loss([w for w, _ in batch], [t for _, t in batch])
 
     def _loss(self, windows: list[_Window], word_tags: list[list[int]]) -> Any:
         import torch
@@ -242,20 +232,16 @@ class TransformerTagger:
         import torch
 
         self._check_fitted()
-        tag_index = {t: i for i, t in enumerate(self.tag_names_)}
         windows, tags = [], []
         for sentence, sentence_tags in zip(dataset.tokens, dataset.tags, strict=True):
+            ids = self._tag_ids(sentence_tags)
             for window in self._windows(sentence):
                 windows.append(window)
-                tags.append([tag_index[sentence_tags[w]] for w in self._first_pieces(window)[1]])
+                tags.append([ids[w] for w in self._first_pieces(window)[1]])
         with torch.inference_mode():
             return float(self._loss(windows, tags))
 
     # ---- inference ---------------------------------------------------------------------
-    def _check_fitted(self) -> None:
-        if not hasattr(self, "module_"):
-            raise NotFittedError("this TransformerTagger is not fitted yet; call fit() first.")
-
     def _sentence_outputs(self, dataset: Any) -> tuple[list[np.ndarray], list[np.ndarray]]:
         """Word emissions ``(n_words, n_tags)`` and word states ``(n_words, hidden)`` per sentence."""
         import torch
@@ -318,57 +304,28 @@ class TransformerTagger:
         paths, log_probabilities, _ = self._decode(self._sentence_outputs(dataset)[0])
         return [tuple(self.tag_names_[t] for t in path) for path in paths], log_probabilities
 
-    def predict(self, dataset: Any) -> list[tuple[str, ...]]:
-        return self.best_paths(dataset)[0]
-
     def token_marginals(self, dataset: Any) -> list[np.ndarray]:
         return [m.astype(np.float32) for m in self._decode(self._sentence_outputs(dataset)[0])[2]]
-
-    def token_marginals_mc(self, dataset: Any, n_samples: int = 10, random_state: RandomState = 0) -> list[np.ndarray]:
-        self._check_fitted()
-        seed_everything(derive_seed(check_random_state(random_state)))
-        enable_dropout(self.module_)
-        try:
-            samples = [self.token_marginals(dataset) for _ in range(n_samples)]
-        finally:
-            self.module_.eval()
-        return [np.stack([sample[i] for sample in samples]) for i in range(len(dataset))]
 
     def embed(self, dataset: Any) -> np.ndarray:
         _, states = self._sentence_outputs(dataset)
         return np.stack([s.mean(axis=0) for s in states]).astype(np.float32)
 
     # ---- persistence -------------------------------------------------------------------
-    def save(self, path: str | Path) -> None:
-        import torch
+    def _save_weights(self, folder: Path) -> None:
+        super()._save_weights(folder)
+        self.tokenizer_.save_pretrained(folder / "tokenizer")
+        self.module_.encoder.config.save_pretrained(folder / "encoder")
 
-        self._check_fitted()
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
-        torch.save(self.module_.state_dict(), path / "weights.pt")
-        self.tokenizer_.save_pretrained(path / "tokenizer")
-        params = {k: v for k, v in vars(self).items()
-                  if not k.endswith("_") and not k.startswith("_") and k != "random_state"}
-        params["model_name_or_path"] = str(self.path_)
-        (path / "tagger.json").write_text(json.dumps({"params": params, "tag_names": list(self.tag_names_)}),
-                                          encoding="utf-8")
+    def _restore_extra(self, folder: Path, state: dict[str, Any]) -> None:
+        from transformers import AutoTokenizer
 
-    def load(self, path: str | Path) -> TransformerTagger:
-        import torch
-
-        path = Path(path)
-        state = json.loads((path / "tagger.json").read_text(encoding="utf-8"))
-        for key, value in state["params"].items():
-            setattr(self, key, value)
         for cached in ("tokenizer_", "_window_cache"):
             self.__dict__.pop(cached, None)
-        self._tokenizer()
-        self.tag_names_ = tuple(state["tag_names"])
-        self.device_ = choose_device(self.device)
-        self.module_ = self._build(len(self.tag_names_)).to(self.device_)
-        self.module_.load_state_dict(torch.load(path / "weights.pt", map_location=self.device_))
-        self.module_.eval()
-        return self
+        tokenizer = AutoTokenizer.from_pretrained(folder / "tokenizer")
+        self._check_window(tokenizer)
+        self.tokenizer_ = tokenizer
+        self._window_cache = {}
 
 
 def _softmax(logits: np.ndarray) -> np.ndarray:

@@ -7,13 +7,14 @@ References:
 
 from __future__ import annotations
 
-import math
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from labelwise.errors import ConfigError, DataError, NotFittedError
+from labelwise.models._estimator import LabelwiseModel, seeded
 from labelwise.models.pretrained import resolve_model_path
 
 
@@ -99,48 +100,32 @@ def train_masked_lm(model: Any, tokenizer: Any, texts: list[str], *, steps: int 
     """Train ``model`` (an ``AutoModelForMaskedLM``) for ``steps`` steps on ``texts``
     with dynamic BERT masking; returns the loss per step."""
     import torch
-    from tqdm.auto import tqdm
+
+    from labelwise.models._estimator import resolve_seed
+    from labelwise.models._training import TrainingConfig, train
 
     if not texts:
         raise DataError("masked-LM training needs at least one text.")
-    rng = np.random.default_rng(random_state)
-    generator = torch.Generator().manual_seed(int(random_state))
+    generator = torch.Generator().manual_seed(resolve_seed(random_state))
     device = next(model.parameters()).device
-    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=learning_rate,
-                                  weight_decay=0.01)
-    warmup = max(1, steps // 10)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda step: min(1.0, (step + 1) / warmup) * max(0.0, (steps - step) / max(steps - warmup, 1)))
-    model.train()
-    losses: list[float] = []
-    order = rng.permutation(len(texts))
-    cursor = 0
-    for _ in tqdm(range(steps), desc="masked LM", disable=not progress):
-        if cursor + batch_size > len(order):
-            order, cursor = rng.permutation(len(texts)), 0
-        batch = [texts[i] for i in order[cursor : cursor + batch_size]]
-        cursor += batch_size
-        ids, attention, special = _encode(tokenizer, batch, max_length)
+    config = TrainingConfig(epochs=1, max_steps=steps, batch_size=batch_size, learning_rate=learning_rate,
+                            weight_decay=0.01, warmup_ratio=0.1, max_grad_norm=1.0, mixed_precision=False,
+                            progress=progress, description="masked LM")
+
+    def batch_loss(rows: np.ndarray) -> Any:
+        ids, attention, special = _encode(tokenizer, [texts[i] for i in rows], max_length)
         inputs, labels = mask_tokens(ids, special, tokenizer, generator, mlm_probability)
-        if not (labels != -100).any():
-            continue
-        loss = model(input_ids=inputs.to(device), attention_mask=attention.to(device), labels=labels.to(device)).loss
-        optimizer.zero_grad()
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        schedule.step()
-        losses.append(loss.item())
-        if not math.isfinite(losses[-1]):
-            raise DataError("the masked-LM loss became non-finite; lower learning_rate.")
-    model.eval()
-    return losses
+        output = model(input_ids=inputs.to(device), attention_mask=attention.to(device), labels=labels.to(device))
+        if not (labels != -100).any():  # nothing masked in this batch: no signal, no NaN
+            return output.logits.sum() * 0.0
+        return output.loss
+
+    if steps <= 0:
+        return []
+    return train(model, len(texts), batch_loss, config, device=device, generator=generator).step_losses
 
 
-
-
-
-class MaskedLanguageModel:
+class MaskedLanguageModel(LabelwiseModel):
     """An encoder with a masked-LM head, for ALPS's surprisal embeddings.
 
     ``prepare(pool)`` loads the model and, when ``mlm_steps > 0``, trains the MLM head on
@@ -167,8 +152,10 @@ class MaskedLanguageModel:
         token_fraction: share of tokens whose surprisal is kept (ALPS: 0.15).
         batch_size, learning_rate: MLM training and inference settings.
         device: torch device (default: CUDA when present).
-        random_state: seed for training and the token subsets.
+        random_state: seed for training and the token subsets (None: fresh entropy).
     """
+
+    provides = ("surprisal_embeddings",)
 
     def __init__(self, model_name_or_path: str | None = None, *, max_length: int = 64, mlm_steps: int = 100,
                  token_fraction: float = 0.15, batch_size: int = 16, learning_rate: float = 5e-5,
@@ -185,12 +172,13 @@ class MaskedLanguageModel:
     def _load(self) -> None:
         if hasattr(self, "module_"):
             return
-        from labelwise.models.torch_utils import choose_device, seed_everything
+        from labelwise.models.torch_utils import choose_device
 
-        seed_everything(int(self.random_state))
+        self.seed_ = self._seed()
         self.device_ = choose_device(self.device)
-        self.module_, self.tokenizer_, self.new_head_weights_ = load_masked_lm(self.model_name_or_path,
-                                                                               device=self.device_)
+        with seeded(self.seed_, self.device_):  # a new MLM head is initialised from the global generator
+            self.module_, self.tokenizer_, self.new_head_weights_ = load_masked_lm(self.model_name_or_path,
+                                                                                   device=self.device_)
         self.module_.eval()
 
     def prepare(self, pool: Any) -> None:
@@ -203,7 +191,7 @@ class MaskedLanguageModel:
             self.mlm_losses_ = train_masked_lm(self.module_, self.tokenizer_, texts, steps=self.mlm_steps,
                                                batch_size=self.batch_size, max_length=self.max_length,
                                                learning_rate=self.learning_rate,
-                                               random_state=int(self.random_state))
+                                               random_state=self.seed_)
 
     def fit(self, dataset: Any) -> MaskedLanguageModel:
         """Load the MLM if needed and remember the label set; no supervised training."""
@@ -267,9 +255,33 @@ class MaskedLanguageModel:
         # batch or order it is scored in.
         import zlib
 
-        seed = zlib.crc32(text.encode("utf-8")) ^ (int(self.random_state) & 0xFFFFFFFF)
+        seed = zlib.crc32(text.encode("utf-8")) ^ (int(self.seed_) & 0xFFFFFFFF)
         return np.random.default_rng(seed).random(width) < self.token_fraction
 
     @property
     def is_fitted(self) -> bool:
         return hasattr(self, "module_")
+
+    # ---- persistence -------------------------------------------------------------------
+    def _save_weights(self, folder: Path) -> None:
+        self.module_.save_pretrained(folder, safe_serialization=True)
+        self.tokenizer_.save_pretrained(folder)
+
+    def _fitted_state(self) -> dict[str, Any]:
+        return {"seed": self.seed_, "label_names": list(getattr(self, "label_names_", ())),
+                "majority_label": getattr(self, "majority_label_", None)}
+
+    def _restore(self, folder: Path, state: dict[str, Any]) -> None:
+        from transformers import AutoModelForMaskedLM, AutoTokenizer
+
+        from labelwise.models.torch_utils import choose_device
+
+        self.seed_ = int(state["seed"])
+        self.device_ = choose_device(self.device)
+        self.tokenizer_ = AutoTokenizer.from_pretrained(folder)
+        self.module_ = AutoModelForMaskedLM.from_pretrained(folder, use_safetensors=True).to(self.device_).eval()
+        self.new_head_weights_ = []
+        self.label_names_ = tuple(state["label_names"])
+        if state["majority_label"] is not None:
+            self.majority_label_ = int(state["majority_label"])
+        self._surprisal_memo = {}

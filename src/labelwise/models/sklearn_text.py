@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,12 +13,15 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.pipeline import FeatureUnion
 
-from labelwise._random import RandomState, check_random_state, derive_seed
+from labelwise._random import RandomState
 from labelwise.data.datasets import ClassificationDataset
 from labelwise.errors import DataError, NotFittedError
+from labelwise.models._estimator import LabelwiseModel, resolve_seed
+
+_STATE_FILE = "estimator.joblib"
 
 
-class TfidfLogisticRegression:
+class TfidfLogisticRegression(LabelwiseModel):
     """Word (1-2)-gram and character (2-5)-gram TF-IDF features, then logistic regression.
 
     The vectoriser is fitted once on the whole pool by :meth:`prepare` (unsupervised,
@@ -34,8 +38,15 @@ class TfidfLogisticRegression:
         max_features: vocabulary size of each vectoriser.
         embedding_dim: width of the LSA embedding.
         class_weight: passed to LogisticRegression ("balanced" helps with rare classes).
-        random_state: seed or Generator for the SVD and the solver.
+        random_state: seed or Generator for the SVD and the solver (None: fresh entropy).
+        progress: show a tqdm bar while the TF-IDF features of the pool are built (the
+            first query's slow part: about 2 minutes at 200k texts).
+
+    ``save`` writes ``params.json`` and ``estimator.joblib`` (a pickle of the fitted
+    scikit-learn objects): load only folders you trust.
     """
+
+    provides = ("probabilities", "embeddings", "last_layer_features")
 
     def __init__(
         self,
@@ -45,6 +56,7 @@ class TfidfLogisticRegression:
         class_weight: str | None = None,
         max_iter: int = 1000,
         random_state: RandomState = 0,
+        progress: bool = True,
     ) -> None:
         self.C = C
         self.max_features = max_features
@@ -52,6 +64,7 @@ class TfidfLogisticRegression:
         self.class_weight = class_weight
         self.max_iter = max_iter
         self.random_state = random_state
+        self.progress = progress
 
     def _new_vectorizer(self) -> FeatureUnion:
         return FeatureUnion(
@@ -64,11 +77,24 @@ class TfidfLogisticRegression:
         )
 
     def prepare(self, pool: ClassificationDataset) -> None:
+        """Fit the vectorisers on the pool and keep its feature rows: each text is read once
+        per vectoriser (``fit_transform``), with a progress bar."""
         texts = list(pool.inputs)
-        self.vectorizer_ = self._new_vectorizer().fit(texts)
+        self.vectorizer_, self._cache_matrix = self._fit_transform(texts)
         self._recent: dict[int, sp.csr_matrix] = {}
         self._cache_rows = {text: row for row, text in enumerate(texts)}
-        self._cache_matrix = sp.csr_matrix(self.vectorizer_.transform(texts), dtype=np.float32)
+
+    def _fit_transform(self, texts: list[str]) -> tuple[FeatureUnion, sp.csr_matrix]:
+        from tqdm.auto import tqdm
+
+        union = self._new_vectorizer()
+        blocks = []
+        for name, vectorizer in union.transformer_list:
+            rows = tqdm(texts, desc=f"TF-IDF {name} n-grams", disable=not self.progress or None,
+                        leave=False, mininterval=1.0)
+            blocks.append(vectorizer.fit_transform(rows))
+        matrix = sp.csr_matrix(sp.hstack(blocks, format="csr"), dtype=np.float32)
+        return union, matrix
 
     def features(self, dataset: Any) -> sp.csr_matrix:
         """TF-IDF rows for ``dataset``, from the pool cache where possible."""
@@ -92,10 +118,9 @@ class TfidfLogisticRegression:
     def fit(self, dataset: ClassificationDataset) -> TfidfLogisticRegression:
         if dataset.labels is None:
             raise DataError("fit() needs a labeled dataset.")
-        rng = check_random_state(self.random_state)
-        seed = derive_seed(rng)
+        seed = self._seed()
         if not hasattr(self, "vectorizer_"):
-            self.vectorizer_ = self._new_vectorizer().fit(list(dataset.inputs))
+            self.vectorizer_ = self._fit_transform(list(dataset.inputs))[0]
         features = self.features(dataset)
         self.label_names_ = dataset.label_names
         self.multi_label_ = dataset.multi_label
@@ -144,7 +169,8 @@ class TfidfLogisticRegression:
         features = self.features(dataset)
         if not hasattr(self, "projection_"):
             # Fitted on first use only: strategies that never read embeddings never pay for the SVD.
-            seed = getattr(self, "_projection_seed", None) or derive_seed(check_random_state(self.random_state))
+            seed = getattr(self, "_projection_seed", None)
+            seed = resolve_seed(self.random_state) if seed is None else seed
             if not hasattr(self, "_cache_matrix"):
                 self._cache_matrix = features
             self._fit_projection(seed)
@@ -158,5 +184,22 @@ class TfidfLogisticRegression:
     def is_fitted(self) -> bool:
         return hasattr(self, "classifier_")
 
-    def __repr__(self) -> str:
-        return f"TfidfLogisticRegression(C={self.C}, embedding_dim={self.embedding_dim})"
+    # ---- persistence -------------------------------------------------------------------
+    def _save_weights(self, folder: Path) -> None:
+        import joblib
+
+        from labelwise._io import atomic_write_bytes
+
+        state = {k: v for k, v in vars(self).items() if k not in self.get_params(deep=False) and k != "_recent"}
+        temporary = folder / (_STATE_FILE + ".tmp")
+        joblib.dump(state, temporary)
+        atomic_write_bytes(folder / _STATE_FILE, temporary.read_bytes())
+        temporary.unlink()
+
+    def _restore(self, folder: Path, state: dict[str, Any]) -> None:
+        import joblib
+
+        path = folder / _STATE_FILE
+        if not path.is_file():
+            raise DataError(f"no {_STATE_FILE} here.", path=str(folder), fix="pass the folder given to save().")
+        self.__dict__.update(joblib.load(path))  # a pickle: trusted folders only (see the class docs)

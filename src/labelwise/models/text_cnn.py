@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from collections import Counter
@@ -15,12 +14,11 @@ from torch import nn
 
 from labelwise.data.datasets import ClassificationDataset
 from labelwise.errors import DataError
+from labelwise.models._estimator import WEIGHTS_FILE, load_state_dict, save_state_dict
 from labelwise.models._torch_classifier import TorchTextClassifier
 
 PAD, UNK = "<pad>", "<unk>"
 _TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
-_VOCAB_FILE = "vocabulary.json"
-_WEIGHTS_FILE = "text_cnn.pt"
 
 
 def word_tokens(text: str) -> list[str]:
@@ -170,25 +168,16 @@ class TextCNN(TorchTextClassifier):
         return module.classifier
 
     # ---- persistence -------------------------------------------------------------------------
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the weights, the vocabulary and the adapter's parameters to the folder ``path``."""
-        self._check_fitted()
-        folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
-        torch.save({k: v.detach().cpu() for k, v in self.module_.state_dict().items()}, folder / _WEIGHTS_FILE)
-        (folder / _VOCAB_FILE).write_text(json.dumps(self.vocabulary_), encoding="utf-8")
-        self._write_adapter_state(folder)
-        return folder
+    def _save_weights(self, folder: Path) -> None:
+        save_state_dict(self.module_, folder / WEIGHTS_FILE)
 
-    def load(self, path: str | os.PathLike) -> TextCNN:
-        """Restore what :meth:`save` wrote into this adapter; returns self."""
-        folder = Path(path)
-        self._read_adapter_state(folder)
-        self.vocabulary_ = json.loads((folder / _VOCAB_FILE).read_text(encoding="utf-8"))
-        module = self._new_module()
-        module.load_state_dict(torch.load(folder / _WEIGHTS_FILE, map_location="cpu"))
+    def _fitted_state(self) -> dict[str, Any]:
+        return {**super()._fitted_state(), "vocabulary": self.vocabulary_}
+
+    def _restore_module(self, folder: Path, state: dict[str, Any]) -> None:
+        self.vocabulary_ = dict(state["vocabulary"])
+        module = load_state_dict(folder / WEIGHTS_FILE, self._new_module())
         self.module_ = module.to(self.device_).eval()
-        return self
 
     @property
     def vocabulary_size(self) -> int:

@@ -9,9 +9,8 @@ from typing import Any
 
 from labelwise.data.datasets import ClassificationDataset
 from labelwise.errors import ConfigError
+from labelwise.models._estimator import WEIGHTS_FILE, load_state_dict, save_state_dict
 from labelwise.models._torch_classifier import TorchTextClassifier
-
-_WEIGHTS_FILE = "module.pt"
 
 
 class TorchModuleClassifier(TorchTextClassifier):
@@ -138,26 +137,12 @@ class TorchModuleClassifier(TorchTextClassifier):
             raise ConfigError(f"final_layer={self.final_layer!r} is a {type(layer).__name__}, not a torch.nn.Linear.")
         return layer
 
-    def save(self, path: str | os.PathLike) -> Path:
-        """Write the module's ``state_dict`` and the adapter's parameters to ``path``.
-        Loading needs an adapter built with the same ``module_factory`` and ``tokenize``."""
-        import torch
+    def _save_weights(self, folder: Path) -> None:
+        """The module's ``state_dict`` as safetensors. Loading needs the same
+        ``module_factory`` and ``tokenize``: ``model.load(folder)`` on an instance built
+        with them, or ``TorchModuleClassifier.load(folder, module_factory=..., tokenize=...)``."""
+        save_state_dict(self.module_, folder / WEIGHTS_FILE)
 
-        self._check_fitted()
-        folder = Path(path)
-        folder.mkdir(parents=True, exist_ok=True)
-        torch.save({k: v.detach().cpu() for k, v in self.module_.state_dict().items()}, folder / _WEIGHTS_FILE)
-        self._write_adapter_state(folder)
-        return folder
-
-    def load(self, path: str | os.PathLike) -> TorchModuleClassifier:
-        """Restore what :meth:`save` wrote into this adapter (its ``module_factory`` builds
-        the module, then the saved weights fill it); returns self."""
-        import torch
-
-        folder = Path(path)
-        self._read_adapter_state(folder)
-        module = self._new_module()
-        module.load_state_dict(torch.load(folder / _WEIGHTS_FILE, map_location="cpu"))
+    def _restore_module(self, folder: Path, state: dict[str, Any]) -> None:
+        module = load_state_dict(folder / WEIGHTS_FILE, self._new_module())
         self.module_ = module.to(self.device_).eval()
-        return self

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from labelwise.errors import CapabilityError
+from labelwise.errors import CapabilityError, DataError
 from labelwise.outputs.producers import model_can_produce, output_kind
 
 
@@ -62,7 +62,8 @@ class ModelOutputs:
         outputs = cls()
         sizes = {name: a.shape[0] for name, a in arrays.items() if a is not None}
         if len(set(sizes.values())) > 1:
-            raise ValueError(f"every output needs one row per pool position; got row counts {sizes}.")
+            raise DataError(f"every output needs one row per pool position; got row counts {sizes}.",
+                            fix="pass arrays with the same number of rows.")
         outputs._n_pool = next(iter(sizes.values()), 0)
         for name, array in arrays.items():
             if array is None:

@@ -57,14 +57,27 @@ def known_outputs() -> dict[str, OutputKind]:
     return dict(_KINDS)
 
 
+def declared_outputs(model: Any) -> tuple[str, ...] | None:
+    """The output kinds a labelwise model declares (``provides``), or None for a model
+    that does not derive from :class:`labelwise.models.LabelwiseModel`."""
+    from labelwise.models._estimator import LabelwiseModel
+
+    return tuple(type(model).provides) if isinstance(model, LabelwiseModel) else None
+
+
 def model_can_produce(model: Any, name: str, options: dict[str, Any] | None = None) -> bool:
-    """Whether ``model`` (or the object its kind delegates to in ``options``) has every
-    method the producer of ``name`` calls."""
+    """Whether ``model`` (or the object its kind delegates to in ``options``) computes
+    ``name``: read from its declaration (``provides``); a model of your own that declares
+    nothing is asked for the methods the producer calls."""
     kind = _KINDS.get(name)
     if kind is None:
         return False
     source = (options or {}).get(kind.delegate_option) if kind.delegate_option else None
-    return all(callable(getattr(source if source is not None else model, m, None)) for m in kind.model_methods)
+    source = source if source is not None else model
+    declared = declared_outputs(source)
+    if declared is not None:
+        return name in declared
+    return all(callable(getattr(source, m, None)) for m in kind.model_methods)
 
 
 @register_output("probabilities", ("predict_proba",), "class probabilities (n, n_classes)")
