@@ -407,3 +407,14 @@ def test_state_validates_its_fields():
         StoppingState(iteration=0, n_labeled=0, pool_indices=[1, 2], pool_probabilities=np.eye(3))
     with pytest.raises(DataError, match="held_out_score"):
         StoppingState(iteration=0, n_labeled=0, held_out_score=float("nan"))
+
+
+def test_criteria_declare_the_state_fields_they_read_so_callers_compute_only_those():
+    assert LabelBudget(10).needs == ()
+    assert HeldOutPlateau().needs == ("held_out_score",)
+    combined = StabilizingPredictions() | LabelBudget(10) | OverallUncertainty()
+    assert set(combined.needs) == {
+        "stop_set_predictions|stop_set_probabilities",
+        "pool_probabilities",
+        "pool_mask",
+    }

@@ -90,6 +90,7 @@ class _KappaWindow(StoppingCriterion):
     """Shared history: the previous stop-set predictions and the last ``window`` kappas."""
 
     stateful = True
+    needs = ("stop_set_predictions|stop_set_probabilities",)
 
     def __init__(self, threshold: float = 0.99, window: int = 3) -> None:
         check_number(self.name, "threshold", threshold, low=-1.0, high=1.0)
@@ -222,6 +223,7 @@ class ClassificationChange(StoppingCriterion):
 
     name = "classification_change"
     stateful = True
+    needs = ("pool_predictions|pool_probabilities", "pool_indices")
 
     def __init__(self, threshold: float = 0.0) -> None:
         check_number(self.name, "threshold", threshold, low=0.0, high=1.0)

@@ -163,6 +163,10 @@ class StoppingCriterion(ABC):
     #: task -> why the criterion does not apply to it.
     not_applicable: ClassVar[dict[str, str]] = {}
     stateful: ClassVar[bool] = False
+    #: the StoppingState fields the criterion reads (besides iteration, n_labeled, task), so
+    #: a caller computes only those (e.g. no pool inference for a label budget). One of a
+    #: group ``"a|b"`` is enough.
+    needs: ClassVar[tuple[str, ...]] = ()
 
     _last_iteration: int | None = None
     _last_decision: StopDecision | None = None
@@ -258,6 +262,13 @@ class _Composite(StoppingCriterion):
     def reset(self) -> None:
         for criterion in self.criteria:
             criterion.reset()
+
+    @property
+    def needs(self) -> tuple[str, ...]:  # type: ignore[override]
+        fields: list[str] = []
+        for criterion in self.criteria:
+            fields += [f for f in criterion.needs if f not in fields]
+        return tuple(fields)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({', '.join(repr(c) for c in self.criteria)})"

@@ -40,6 +40,7 @@ class CostBudget(StoppingCriterion):
     """
 
     name = "cost_budget"
+    needs = ("cost",)
 
     def __init__(self, max_cost: float) -> None:
         check_number(self.name, "max_cost", max_cost, low=0.0, low_open=True)

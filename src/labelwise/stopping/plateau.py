@@ -29,6 +29,7 @@ class HeldOutPlateau(StoppingCriterion):
 
     name = "held_out_plateau"
     stateful = True
+    needs = ("held_out_score",)
 
     def __init__(self, patience: int = 3, min_delta: float = 0.0, mode: str = "max") -> None:
         check_number(self.name, "patience", patience, low=1, integer=True)

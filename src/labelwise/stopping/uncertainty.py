@@ -95,6 +95,7 @@ def instance_expected_error(state: StoppingState, who: str) -> np.ndarray:
 class _ThresholdBelow(StoppingCriterion):
     tasks = ("classification", "tagging")
     not_applicable = {"seq2seq": _SEQ2SEQ}
+    needs = ("pool_probabilities", "pool_mask")
     measure = ""
 
     def _verdict(self, value: float, what: str) -> StopDecision:
@@ -152,6 +153,7 @@ class MaxUncertainty(_ThresholdBelow):
     """
 
     name = "max_uncertainty"
+    needs = ("pool_probabilities", "pool_mask", "pool_indices", "selected_indices")
 
     def __init__(self, threshold: float = 0.1, normalize: bool = True) -> None:
         check_number(
