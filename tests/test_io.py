@@ -1,5 +1,6 @@
-import multiprocessing
 import os
+import subprocess
+import sys
 
 import pytest
 
@@ -34,26 +35,26 @@ def test_second_lock_in_same_process_is_refused_with_a_clear_error(tmp_path):
         pass
 
 
-def _hold_lock(path, started, release):
-    with exclusive_lock(path, "annotation store"):
-        started.set()
-        release.wait(10)
+_HOLDER = """
+import sys
+from labelwise._io import exclusive_lock
+with exclusive_lock(sys.argv[1], "annotation store"):
+    print("locked", flush=True)
+    sys.stdin.readline()
+"""
 
 
 def test_lock_held_by_another_process_is_refused_and_freed_when_it_exits(tmp_path):
     store = tmp_path / "annotations.jsonl"
-    context = multiprocessing.get_context("spawn")
-    started, release = context.Event(), context.Event()
-    holder = context.Process(target=_hold_lock, args=(store, started, release))
-    holder.start()
+    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(store)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
     try:
-        assert started.wait(30)
-        with pytest.raises(LockedError, match="annotation store"):
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(LockedError, match=f"annotation store .* process {holder.pid}"):
             with exclusive_lock(store, "annotation store"):
                 pass
     finally:
-        release.set()
-        holder.join(30)
+        holder.communicate("release\n", timeout=60)
     with exclusive_lock(store, "annotation store"):
         pass
 
