@@ -81,6 +81,11 @@ def test_mc_dropout_generations_are_seeded_and_vary(fitted, train_set):
     assert again.tolist() == texts.tolist()
     np.testing.assert_allclose(again_scores, scores, atol=1e-5)
     assert np.isfinite(scores).all() and (scores < 0).all()
+    # Dropout is on: the samples of every row differ (equal ones would be plain decoding),
+    # and another seed draws other samples.
+    assert (np.ptp(scores, axis=1) > 0).all()
+    _, other_scores = _copy_without_memo(fitted).generate_mc(pool, n_samples=3, random_state=8)
+    assert not np.allclose(other_scores, scores)
     outputs = ModelOutputs(fitted, pool, options={"mc_samples": 3, "random_state": 7})
     rows = outputs.get("mc_generations")
     assert rows.shape == (3,) and all(len(r) == 3 for r in rows)

@@ -102,28 +102,23 @@ class QueryContext:
     def __post_init__(self) -> None:
         self.labeled_indices = _positions(self.labeled_indices, "labeled_indices", self.n_pool)
         self.candidate_indices = _positions(self.candidate_indices, "candidate_indices", self.n_pool)
-        n_pool = int(self.n_pool)
-        labeled_counts = np.bincount(self.labeled_indices, minlength=n_pool)
-        if len(self.labeled_indices) and labeled_counts.max() > 1:
-            position = int(np.flatnonzero(labeled_counts > 1)[0])
-            raise SelectionError(
-                f"QueryContext: labeled_indices lists pool position {position} more than once; "
-                "pass each labeled position once."
-            )
-        candidate_counts = np.bincount(self.candidate_indices, minlength=n_pool)
-        if len(self.candidate_indices) and candidate_counts.max() > 1:
-            position = int(np.flatnonzero(candidate_counts > 1)[0])
-            raise SelectionError(
-                f"QueryContext: candidate_indices lists pool position {position} more than once; "
-                "pass each candidate once (e.g. np.unique(candidates))."
-            )
-        overlap = np.flatnonzero((labeled_counts > 0) & (candidate_counts > 0))
-        if len(overlap):
-            raise SelectionError(
-                f"QueryContext: pool position {int(overlap[0])} is both labeled and a candidate "
-                f"({len(overlap)} such positions); candidates must be unlabeled positions "
-                "(e.g. np.setdiff1d(candidates, labeled_indices))."
-            )
+        for field_name in ("labeled_indices", "candidate_indices"):
+            repeated = _first_repeat(getattr(self, field_name))
+            if repeated is not None:
+                raise SelectionError(
+                    f"QueryContext: {field_name} lists pool position {repeated} more than once; "
+                    "pass each position once (e.g. np.unique(positions))."
+                )
+        if len(self.labeled_indices) and len(self.candidate_indices):
+            labeled = np.zeros(int(self.n_pool), dtype=bool)
+            labeled[self.labeled_indices] = True
+            overlap = self.candidate_indices[labeled[self.candidate_indices]]
+            if len(overlap):
+                raise SelectionError(
+                    f"QueryContext: pool position {int(overlap[0])} is both labeled and a candidate "
+                    f"({len(overlap)} such positions); candidates must be unlabeled positions "
+                    "(e.g. np.setdiff1d(candidates, labeled_indices))."
+                )
 
     @classmethod
     def build(
@@ -170,6 +165,16 @@ def _positions(values: Any, field_name: str, n_pool: int) -> np.ndarray:
             "positions index the pool the outputs were computed on."
         )
     return array
+
+
+def _first_repeat(positions: np.ndarray) -> int | None:
+    """A position listed twice, or None. Increasing positions (the usual case) cost one
+    comparison pass; anything else one sort."""
+    if len(positions) < 2 or (positions[1:] > positions[:-1]).all():
+        return None
+    ordered = np.sort(positions)
+    repeats = ordered[1:][ordered[1:] == ordered[:-1]]
+    return int(repeats[0]) if len(repeats) else None
 
 
 def multi_label_signal(outputs: Any, context: QueryContext) -> bool | None:
