@@ -129,6 +129,7 @@ def test_clicks_never_reread_or_replay_the_decision_log(tmp_path, pool, fakes, m
     with AnnotationStore(path) as store:
         for position in range(12):
             store.record_label(position, pool.label_names[position % 3], iteration=0)
+        store.write_snapshot(queue=range(12, len(pool)), iteration=1)
     model = fakes.SlowModel()
     model.release.set()
     widget = Annotator(pool, model, "random", store=path, batch_size=4)
