@@ -106,7 +106,8 @@ def train_masked_lm(model: Any, tokenizer: Any, texts: list[str], *, steps: int 
 
     if not texts:
         raise DataError("masked-LM training needs at least one text.")
-    generator = torch.Generator().manual_seed(resolve_seed(random_state))
+    seed = resolve_seed(random_state)
+    generator = torch.Generator().manual_seed(seed)
     device = next(model.parameters()).device
     config = TrainingConfig(epochs=1, max_steps=steps, batch_size=batch_size, learning_rate=learning_rate,
                             weight_decay=0.01, warmup_ratio=0.1, max_grad_norm=1.0, mixed_precision=False,
@@ -122,7 +123,8 @@ def train_masked_lm(model: Any, tokenizer: Any, texts: list[str], *, steps: int 
 
     if steps <= 0:
         return []
-    return train(model, len(texts), batch_loss, config, device=device, generator=generator).step_losses
+    with seeded(seed, device):  # dropout draws from the global generator: fork it
+        return train(model, len(texts), batch_loss, config, device=device, generator=generator).step_losses
 
 
 class MaskedLanguageModel(LabelwiseModel):
