@@ -155,8 +155,8 @@ def test_classification_and_ner_in_a_real_browser(jupyter_server, browser):
 
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # no corrupt line either
-        store = AnnotationStore(root / "annotations.jsonl")
-        ner_store = AnnotationStore(root / "ner_annotations.jsonl")
+        store = AnnotationStore(root / "annotations.jsonl", read_only=True)  # the kernel holds the lock
+        ner_store = AnnotationStore(root / "ner_annotations.jsonl", read_only=True)
     assert store.labels == expected
     assert ner_store.labels == {ner_position: tags}
     assert store.load_snapshot()["iteration"] == 3

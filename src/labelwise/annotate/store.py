@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from labelwise._io import append_line_durably, atomic_write_text, exclusive_lock
-from labelwise.errors import DataError, LockedError
+from labelwise.errors import ConfigError, DataError, LockedError
 
 ACTIONS = ("label", "skip", "undo")
 SNAPSHOT_VERSION = 1
@@ -382,7 +382,8 @@ class AnnotationStore:
         try:
             import datasets
         except ImportError as error:  # pragma: no cover - depends on the environment
-            raise ImportError("to_hf_dataset needs `datasets`: pip install 'labelwise[transformers]'.") from error
+            raise ConfigError("to_hf_dataset needs the optional package `datasets`. "
+                              "Fix: pip install 'labelwise[transformers]'.") from error
         rows = self._rows(dataset)
         if dataset.task == "tagging":
             return datasets.Dataset.from_dict({"position": [r[0] for r in rows],
