@@ -151,3 +151,16 @@ def test_ups_inside_an_active_learner_on_ag_news():
     outputs = learner.last_outputs
     assert outputs.is_computed("probabilities", recorder.calls[-1][2]).all()
     assert outputs.is_computed("probabilities", np.arange(len(pool))).sum() == len(recorder.calls[-1][2])
+
+
+@pytest.mark.parametrize("subsampler", [UPSSubsampler(gamma=0.01, temperature=0.001, rescore_iterations=()),
+                                        NaiveSubsampler(gamma=0.01, rescore_iterations=()),
+                                        RandomSubsampler(gamma=0.01, rescore_iterations=())])
+def test_the_subsample_keeps_at_least_the_query_size(subsampler):
+    scores = _scores(1000)
+    kept = subsampler.subsample(np.arange(1000), iteration=3, previous_scores=scores,
+                                rng=np.random.default_rng(0), query_size=50)
+    assert len(kept) >= 50 and len(np.unique(kept)) == len(kept)
+    small = subsampler.subsample(np.arange(20), iteration=3, previous_scores=scores, rng=np.random.default_rng(0),
+                                 query_size=50)
+    assert np.array_equal(np.sort(small), np.arange(20))  # fewer unlabeled rows than k: all of them
