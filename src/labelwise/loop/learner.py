@@ -18,15 +18,19 @@ import numpy as np
 from labelwise._io import atomic_write_bytes, atomic_write_text
 from labelwise._random import RandomState, check_random_state, derive_seed
 from labelwise.data.datasets import ClassificationDataset, Seq2SeqDataset, TaggingDataset
-from labelwise.errors import DataError, LabelwiseError, SelectionError
+from labelwise.errors import ConfigError, DataError, LabelwiseError, SelectionError
 from labelwise.loop.history import IterationRecord
 from labelwise.loop.schedule import StrategySchedule
 from labelwise.models.base import is_fitted
 from labelwise.outputs import ModelOutputs, known_outputs
+from labelwise.outputs.tagging import pad_token_rows
+from labelwise.stopping import StopDecision, StoppingCriterion, StoppingState, stopping_from_config
 from labelwise.strategies import QueryContext, QueryStrategy, Selection, get_strategy
 
 STATE_FILE = "state.json"
 STATE_VERSION = 1
+#: rows of the stop set drawn from the pool when ``stop_set`` is not given
+STOP_SET_SIZE = 1000
 _STATE_FIELDS = ("n_pool", "pool_fingerprint", "labels", "pending", "history", "rng_state", "rng_class",
                  "previous_scores", "schedule", "cold_start", "output_options", "retrain", "prepared")
 
@@ -57,6 +61,11 @@ class ActiveLearner:
             the pool (UPS).
         output_options: options for output producers (e.g. ``{"mc_samples": 10}``).
         retrain: retrain the model after each ``teach``.
+        stopping: a stopping criterion for :meth:`should_stop`: a name, an instance, or a
+            config spec read by :func:`~labelwise.stopping.stopping_from_config`.
+        stop_set: the fixed rows the agreement criteria predict after each retraining:
+            None (``min(1000, n_pool)`` pool rows drawn once from ``random_state``), a number
+            of pool rows, or a dataset of the pool's task.
     """
 
     def __init__(
@@ -70,6 +79,8 @@ class ActiveLearner:
         subsampler: Any = None,
         output_options: Mapping[str, Any] | None = None,
         retrain: bool = True,
+        stopping: Any = None,
+        stop_set: int | Any = None,
     ) -> None:
         if len(pool) == 0:
             raise DataError("the pool is empty.")
@@ -90,6 +101,18 @@ class ActiveLearner:
         self._prepared_options: set[str] = set()
         self._train_seconds = 0.0
         self.last_outputs: ModelOutputs | None = None
+        #: goes up each time the model is retrained; the ``iteration`` of stopping states
+        self.model_version = 0
+        self._outputs_version = -1  # model version of last_outputs
+        self._last_query: tuple[int, np.ndarray] | None = None  # (model version, positions)
+        self._stop_outputs: tuple[int, ModelOutputs] | None = None
+        self.stopping: StoppingCriterion | None = None if stopping is None else stopping_from_config(stopping)
+        self._stopping_spec = stopping if stopping is None or _is_json(stopping) else None
+        self.last_stop_decision: StopDecision | None = None
+        self.stop_set_positions: np.ndarray | None = None
+        self.stop_set_data: Any = None
+        if stopping is not None or stop_set is not None:  # else drawn when first needed
+            self.stop_set_positions, self.stop_set_data = self._draw_stop_set(stop_set)
 
     # ---- state -------------------------------------------------------------------------
     @property
@@ -192,6 +215,8 @@ class ActiveLearner:
             )
         )
         self._train_seconds = 0.0
+        self._last_query = (self.model_version if self._outputs_version == self.model_version else -1,
+                            np.asarray(selection.indices, dtype=np.int64))
         return selection
 
     def _subsample(self, unlabeled: np.ndarray, query_size: int) -> np.ndarray:
@@ -239,6 +264,7 @@ class ActiveLearner:
         options = dict(self.output_options)
         options.setdefault("random_state", derive_seed(self.rng))
         self.last_outputs = ModelOutputs(self.model, self.pool, options=options, expected=expected)
+        self._outputs_version = self.model_version
         return self.last_outputs
 
     def _context(self, candidates: np.ndarray) -> QueryContext:
@@ -419,6 +445,7 @@ class ActiveLearner:
         else:
             self.model.fit(self.labeled_dataset())
         self._train_seconds += time.perf_counter() - started
+        self.model_version += 1
 
     def _fit_with_pseudo(self) -> None:
         import inspect
@@ -459,6 +486,111 @@ class ActiveLearner:
     def model_is_fitted(self) -> bool:
         return is_fitted(self.model)
 
+    # ---- stopping ----------------------------------------------------------------------
+    def _draw_stop_set(self, stop_set: Any) -> tuple[np.ndarray | None, Any]:
+        """``(pool positions, None)`` or ``(None, dataset)``. Pool rows are drawn from a
+        generator jumped ahead of the learner's, so the draw leaves the run's own random
+        stream (and so its selections) exactly as without a stop set."""
+        if stop_set is not None and not _is_integer(stop_set):
+            if getattr(stop_set, "task", None) != self.pool.task or len(stop_set) == 0:
+                raise ConfigError(
+                    f"stop_set must be a number of pool rows or a non-empty {self.pool.task} dataset, got "
+                    f"{type(stop_set).__name__}{'' if getattr(stop_set, 'task', None) is None else ' of task ' + repr(stop_set.task)}.")
+            return None, stop_set.without_labels()
+        size = min(STOP_SET_SIZE, self.n_pool) if stop_set is None else int(stop_set)
+        if not 1 <= size <= self.n_pool:
+            raise ConfigError(f"stop_set: {size} rows asked, but the pool has {self.n_pool}; give 1..{self.n_pool}.")
+        generator = _side_generator(self.rng)
+        return np.sort(generator.choice(self.n_pool, size=size, replace=False)).astype(np.int64), None
+
+    def _stopping_outputs(self) -> ModelOutputs:
+        """Outputs of the current model: the last query's when they come from it, else one
+        cache per model version (polling twice predicts once). Never draws from ``self.rng``."""
+        if self.last_outputs is not None and self._outputs_version == self.model_version:
+            return self.last_outputs
+        if self._stop_outputs is None or self._stop_outputs[0] != self.model_version:
+            self._stop_outputs = (self.model_version, ModelOutputs(self.model, self.pool,
+                                                                   options=dict(self.output_options)))
+        return self._stop_outputs[1]
+
+    def stopping_state(self, needs: Sequence[str] | None = None, *, held_out_score: float | None = None,
+                       cost: float | None = None) -> StoppingState:
+        """The :class:`~labelwise.stopping.StoppingState` of the current model version,
+        computing only the fields in ``needs`` (a criterion's ``needs``; None: all of them).
+
+        Stop set: class probabilities (classification), predicted tag sequences (tagging) or
+        generated texts (seq2seq). Pool: the positions not labeled yet (pending included),
+        their probabilities (token probabilities and a mask for tagging) or, for seq2seq,
+        generated texts. ``selected_indices``: the last query's batch, only when it was
+        chosen from this model's outputs.
+        """
+        wanted = {field for group in (needs if needs is not None else _ALL_NEEDS) for field in group.split("|")}
+        task = self.pool.task
+        fields: dict[str, Any] = {"held_out_score": held_out_score, "cost": cost}
+        model_fields = {"stop_set_predictions", "stop_set_probabilities", "pool_probabilities", "pool_mask",
+                        "pool_predictions"}
+        if wanted & model_fields and self.model_version == 0:
+            raise DataError("the model is not trained yet, so there are no predictions to judge; teach() "
+                            "labels that can train it first.")
+        not_labeled = np.flatnonzero(~np.isin(np.arange(self.n_pool), self.labeled_indices))
+        if wanted & ({"pool_indices", "selected_indices"} | model_fields - {"stop_set_predictions",
+                                                                            "stop_set_probabilities"}):
+            fields["pool_indices"] = not_labeled
+        if wanted & {"stop_set_predictions", "stop_set_probabilities"}:
+            fields.update(self._stop_set_fields(task))
+        if wanted & {"pool_probabilities", "pool_mask", "pool_predictions"}:
+            fields.update(self._pool_fields(task, not_labeled, wanted))
+        if "selected_indices" in wanted and self._last_query is not None \
+                and self._last_query[0] == self.model_version:
+            selected = self._last_query[1]
+            fields["selected_indices"] = selected[np.isin(selected, not_labeled)]
+        return StoppingState(iteration=self.model_version, n_labeled=len(self._labels), task=task, **fields)
+
+    def _stop_set_fields(self, task: str) -> dict[str, Any]:
+        if self.stop_set_positions is None and self.stop_set_data is None:
+            self.stop_set_positions, self.stop_set_data = self._draw_stop_set(None)
+        if self.stop_set_positions is not None:
+            if task == "classification":
+                return {"stop_set_probabilities": self._stopping_outputs().get("probabilities",
+                                                                               self.stop_set_positions)}
+            return {"stop_set_predictions": list(self.model.predict(self.pool.subset(self.stop_set_positions)))}
+        if task == "classification":
+            return {"stop_set_probabilities": np.asarray(self.model.predict_proba(self.stop_set_data))}
+        return {"stop_set_predictions": list(self.model.predict(self.stop_set_data))}
+
+    def _pool_fields(self, task: str, positions: np.ndarray, wanted: set[str]) -> dict[str, Any]:
+        outputs = self._stopping_outputs()
+        if task == "classification":
+            return {"pool_probabilities": outputs.get("probabilities", positions)}
+        if task == "tagging" and ("pool_probabilities" in wanted or outputs.can_compute("token_probabilities")):
+            probabilities, mask = pad_token_rows(list(outputs.get("token_probabilities", positions)))
+            return {"pool_probabilities": probabilities, "pool_mask": mask}
+        if task == "tagging":
+            return {"pool_predictions": list(self.model.predict(self.pool.subset(positions)))}
+        return {"pool_predictions": list(outputs.get("generations", positions))}
+
+    def should_stop(self, held_out_score: float | None = None, cost: float | None = None) -> StopDecision:
+        """Ask the learner's stopping criterion (``stopping=``) whether labelling may stop now.
+
+        Call it after each retraining (each ``teach``); the criterion sees one state per model
+        version (asking twice returns the same decision). ``held_out_score`` feeds the
+        plateau criterion, ``cost`` the cost budget. Before the model can be trained, the
+        answer is "not yet" for criteria that judge the model's predictions.
+        The decision is kept as :attr:`last_stop_decision` (saved by :meth:`save`).
+        """
+        if self.stopping is None:
+            raise ConfigError("this learner has no stopping criterion. Fix: pass stopping= to ActiveLearner, "
+                              "e.g. stopping='stabilizing_predictions'.")
+        needs = tuple(self.stopping.needs)
+        model_fields = ("stop_set", "pool_")
+        if self.model_version == 0 and any(f.startswith(model_fields) for n in needs for f in n.split("|")):
+            why = self.fit_blocker() or "the model has not been trained yet (teach() with retraining)"
+            decision = StopDecision(False, f"not yet: {why}", None)
+        else:
+            decision = self.stopping.update(self.stopping_state(needs, held_out_score=held_out_score, cost=cost))
+        self.last_stop_decision = decision
+        return decision
+
     # ---- persistence -------------------------------------------------------------------
     def save(self, folder: str | Path) -> Path:
         """Write the learner's state (labels, pending queries, history, RNG) and its model
@@ -482,6 +614,14 @@ class ActiveLearner:
             "output_options": _json_items(self.output_options),
             "retrain": self.retrain,
             "prepared": self._prepared,
+            # Stopping: the criterion's spec (when it is plain data), the fixed stop set, the
+            # model version and the last decision; the criterion's own history is not saved.
+            "model_version": self.model_version,
+            "stopping": self._stopping_spec,
+            "stop_set": None if self.stop_set_positions is None else self.stop_set_positions.tolist(),
+            "last_stop_decision": None if self.last_stop_decision is None else {
+                "stop": bool(self.last_stop_decision.stop), "reason": self.last_stop_decision.reason,
+                "value": None if self.last_stop_decision.value is None else float(self.last_stop_decision.value)},
         }
         _save_model(self.model, folder)
         atomic_write_text(folder / STATE_FILE, json.dumps(state))
@@ -490,12 +630,15 @@ class ActiveLearner:
     @classmethod
     def load(cls, folder: str | Path, pool: Any, *, model: Any = None,
              strategy: Any = None, subsampler: Any = None,
-             output_options: Mapping[str, Any] | None = None) -> ActiveLearner:
+             output_options: Mapping[str, Any] | None = None, stopping: Any = None,
+             stop_set: Any = None) -> ActiveLearner:
         """Restore a learner saved with :meth:`save`. ``pool`` must be the same dataset;
         ``model`` is needed only for models saved with their own ``save``/``load`` (the
         learner keeps what that ``load`` returns, so a classmethod ``load`` works too);
         ``output_options`` adds options that are objects (a language model), which
-        ``save`` does not write.
+        ``save`` does not write. ``stopping`` replaces the saved stopping spec (needed when
+        the criterion was an object); ``stop_set`` gives again a stop set that was a dataset.
+        The last stop decision survives; a criterion's history (a kappa window) starts anew.
 
         Security: a model saved without its own ``save`` is a pickle (``model.joblib``);
         loading it runs code from the file. Load only folders you trust.
@@ -546,7 +689,9 @@ class ActiveLearner:
             raise DataError("field 'output_options' is not an object.", path=str(path), fix="save the learner again.")
         learner = cls(model, pool, strategy, cold_start=cold_start,
                       subsampler=subsampler, output_options={**state["output_options"], **(output_options or {})},
-                      retrain=bool(state["retrain"]))
+                      retrain=bool(state["retrain"]),
+                      stopping=stopping if stopping is not None else state.get("stopping"),
+                      stop_set=stop_set)
         learner.rng = _restore_rng(state, path)
         learner._labels = _restore_labels(learner, state["labels"], path)
         learner._pending = {p: None for p in _restore_positions(state["pending"], len(pool), path, "pending")}
@@ -560,6 +705,7 @@ class ActiveLearner:
                             fix="save the learner again.") from None
         learner.previous_scores = _restore_scores(state["previous_scores"], len(pool), path)
         learner._prepared = bool(state["prepared"])
+        _restore_stopping(learner, state, path, stop_set)
         return learner
 
     def __repr__(self) -> str:
@@ -574,6 +720,27 @@ def _required_kinds(strategy: Any) -> tuple[str, ...]:
     if base is not None and not isinstance(base, str):
         kinds += [k for k in getattr(base, "requires", ()) if k not in kinds]
     return tuple(kinds)
+
+
+#: every field a stopping criterion may read
+_ALL_NEEDS = ("stop_set_probabilities", "pool_probabilities", "pool_mask", "pool_indices", "selected_indices")
+
+
+def _is_json(value: Any) -> bool:
+    try:
+        json.dumps(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def _side_generator(rng: np.random.Generator) -> np.random.Generator:
+    """A generator determined by ``rng``'s state that leaves ``rng`` untouched."""
+    bit_generator = rng.bit_generator
+    if callable(getattr(bit_generator, "jumped", None)):
+        return np.random.Generator(bit_generator.jumped())
+    digest = hashlib.sha256(json.dumps(bit_generator.state, sort_keys=True, default=str).encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
 
 
 def _json_items(mapping: Mapping[str, Any]) -> dict[str, Any]:
@@ -666,6 +833,28 @@ def _restore_rng(state: dict[str, Any], path: Path) -> np.random.Generator:
         raise DataError(f"field 'rng_state' is malformed ({error}).", path=str(path),
                         fix="save the learner again.") from None
     return np.random.Generator(bit_generator)
+
+
+def _restore_stopping(learner: ActiveLearner, state: dict[str, Any], path: Path, stop_set: Any) -> None:
+    """Model version, stop set and last stop decision (absent in folders saved before them)."""
+    version = state.get("model_version", 0)
+    if not _is_integer(version) or version < 0:
+        raise DataError("field 'model_version' must be a non-negative integer.", path=str(path),
+                        fix="save the learner again.")
+    learner.model_version = int(version)
+    if stop_set is None:
+        saved = state.get("stop_set")
+        if saved is not None:
+            learner.stop_set_positions = np.asarray(_restore_positions(saved, learner.n_pool, path, "stop_set"),
+                                                    dtype=np.int64)
+    decision = state.get("last_stop_decision")
+    if decision is not None:
+        try:
+            learner.last_stop_decision = StopDecision(bool(decision["stop"]), str(decision["reason"]),
+                                                      None if decision["value"] is None else float(decision["value"]))
+        except (TypeError, KeyError, ValueError) as error:
+            raise DataError(f"field 'last_stop_decision' is malformed ({error}).", path=str(path),
+                            fix="save the learner again.") from None
 
 
 def _restore_scores(values: Any, n_pool: int, path: Path) -> np.ndarray:
