@@ -1,23 +1,27 @@
 """Models and subsamplers by name, for benchmark configs.
 
-A registry entry names a module and a class, so a config can say ``model: {name: transformer}``
+The names are those of the one models registry (:mod:`labelwise.models.registry`) and the one
+subsampler registry (:mod:`labelwise.subsampling.registry`): a config's
+``model: {name: transformer}`` is ``get_model("transformer")`` and ``subsampling: {name: random}``
+is ``get_subsampler("random")``. Model entries are lazy, so a config names a torch model
 without importing torch until the run starts, and a name whose module is not installed (or not
 merged yet) fails with a :class:`~labelwise.errors.ConfigError` instead of an ``ImportError``.
-A user's own class comes from ``path/to/file.py:ClassName``.
+A user's own class comes from ``path/to/file.py:ClassName`` or ``package.module:ClassName``.
 """
 
 from __future__ import annotations
 
-import difflib
-import importlib
-import importlib.util
-import inspect
+from collections.abc import Iterator, MutableMapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from labelwise._registry import Registry, is_file_spec, is_spec, load_object
+from labelwise._registry import check_parameters as _check_parameters
 from labelwise.errors import ConfigError
-from labelwise.strategies.registry import load_from_path
+from labelwise.models.registry import MODELS
+from labelwise.subsampling.registry import SUBSAMPLERS as _SUBSAMPLER_REGISTRY
+
+_ALL_TASKS = ("classification", "tagging", "seq2seq")
 
 
 @dataclass(frozen=True)
@@ -31,110 +35,95 @@ class ComponentEntry:
     defaults: tuple[tuple[str, Any], ...] = ()
 
 
-MODEL_FACTORIES: dict[str, ComponentEntry] = {
-    "tfidf_lr": ComponentEntry("labelwise.models.sklearn_text", "TfidfLogisticRegression", ("classification",)),
-    "transformer": ComponentEntry("labelwise.models.hf_classification", "TransformerClassifier", ("classification",)),
-    "text_cnn": ComponentEntry("labelwise.models.text_cnn", "TextCNN", ("classification",)),
-    "transformer_tagger": ComponentEntry("labelwise.models.hf_token_classification", "TransformerTagger", ("tagging",)),
-    "bilstm_crf": ComponentEntry("labelwise.models.bilstm_crf", "BiLSTMCRFTagger", ("tagging",)),
-    "seq2seq": ComponentEntry("labelwise.models.hf_seq2seq", "TransformerSeq2Seq", ("seq2seq",)),
-    # A helper for output_options.language_model (ALPS beside any classifier), not a task model.
-    "masked_lm": ComponentEntry("labelwise.models.masked_lm", "MaskedLanguageModel",
-                                ("classification", "tagging", "seq2seq")),
-}
+class _RegistryTable(MutableMapping[str, ComponentEntry]):
+    """The old ``name -> ComponentEntry`` table, now a live view of a :class:`Registry`
+    (kept for callers and tests that read or patch ``MODEL_FACTORIES``)."""
 
-SUBSAMPLERS: dict[str, ComponentEntry] = {
-    "ups": ComponentEntry("labelwise.subsampling", "UPSSubsampler", ("classification", "tagging", "seq2seq")),
-    "naive": ComponentEntry("labelwise.subsampling", "NaiveSubsampler", ("classification", "tagging", "seq2seq")),
-    "random": ComponentEntry("labelwise.subsampling", "RandomSubsampler", ("classification", "tagging", "seq2seq")),
-}
+    def __init__(self, registry: Registry) -> None:
+        self._registry = registry
 
-_KINDS = {"model": MODEL_FACTORIES, "subsampler": SUBSAMPLERS}
+    def __getitem__(self, name: str) -> ComponentEntry:
+        if name not in self._registry:
+            raise KeyError(name)
+        entry = self._registry.entry(name)
+        target = entry.target
+        module, attribute = (target.split(":") if isinstance(target, str)
+                             else (target.__module__, target.__qualname__))
+        return ComponentEntry(module, attribute, tuple(entry.metadata.get("tasks", _ALL_TASKS)),
+                              tuple(entry.defaults.items()))
+
+    def __setitem__(self, name: str, value: ComponentEntry) -> None:
+        self._registry.register(name, target=f"{value.module}:{value.attribute}", replace=True,
+                                defaults=dict(value.defaults), tasks=tuple(value.tasks))
+
+    def __delitem__(self, name: str) -> None:
+        if name not in self._registry:
+            raise KeyError(name)
+        self._registry.unregister(name)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._registry.names())
+
+    def __len__(self) -> int:
+        return len(self._registry)
+
+
+MODEL_FACTORIES = _RegistryTable(MODELS)
+SUBSAMPLERS = _RegistryTable(_SUBSAMPLER_REGISTRY)
+
+_KINDS: dict[str, Registry] = {"model": MODELS, "subsampler": _SUBSAMPLER_REGISTRY}
 
 
 def is_path_spec(name: str) -> bool:
     """``path/to/file.py:ClassName``?"""
-    return ":" in name and Path(name.rsplit(":", 1)[0]).suffix == ".py"
+    return is_file_spec(name)
 
 
 def register_model(name: str, module: str, attribute: str, tasks: tuple[str, ...], **defaults: Any) -> None:
-    """Make ``module.attribute`` available as ``model: {name: <name>}`` in configs."""
-    MODEL_FACTORIES[name] = ComponentEntry(module, attribute, tasks, tuple(defaults.items()))
+    """Make ``module.attribute`` available as ``model: {name: <name>}`` in configs (and as
+    ``get_model(name)``)."""
+    MODELS.register(name, target=f"{module}:{attribute}", replace=True, defaults=defaults, tasks=tuple(tasks))
 
 
 def register_subsampler(name: str, module: str, attribute: str, **defaults: Any) -> None:
-    """Make ``module.attribute`` available as ``subsampling: {name: <name>}`` in configs."""
-    SUBSAMPLERS[name] = ComponentEntry(module, attribute, ("classification", "tagging", "seq2seq"),
-                                       tuple(defaults.items()))
+    """Make ``module.attribute`` available as ``subsampling: {name: <name>}`` in configs (and
+    as ``get_subsampler(name)``)."""
+    _SUBSAMPLER_REGISTRY.register(name, target=f"{module}:{attribute}", replace=True, defaults=defaults,
+                                  tasks=_ALL_TASKS)
 
 
 def resolve_class(kind: str, name: str, *, field: str, task: str | None = None) -> type:
-    """The class behind ``name`` (a registry name or ``file.py:ClassName``).
+    """The class behind ``name`` (a registry name, an alias, ``file.py:ClassName`` or
+    ``package.module:ClassName``).
 
     Raises :class:`ConfigError` naming ``field`` for an unknown name (with the closest
     ones), a module that is not installed, a missing class, or a task mismatch.
     """
     registry = _KINDS[kind]
-    if is_path_spec(name):
+    if is_spec(name):
         try:
-            return load_from_path(name)
+            return load_object(name)
         except ConfigError as error:
             raise ConfigError(f"{field}: {error}") from None
-        except Exception as error:  # the user's file failed while importing
-            raise ConfigError(f"{field}: importing {name!r} failed ({type(error).__name__}: {error}). "
-                              "Fix the file or the path.") from None
-    key = name.strip().lower().replace("-", "_")
-    if key not in registry:
-        close = difflib.get_close_matches(key, list(registry), n=3, cutoff=0.5)
-        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise ConfigError(f"{field}: unknown {kind} {name!r}.{hint} Known {kind}s: {', '.join(sorted(registry))}; "
-                          "or give 'path/to/file.py:ClassName'.")
-    entry = registry[key]
-    if task is not None and task not in entry.tasks:
-        fitting = sorted(n for n, e in registry.items() if task in e.tasks)
-        raise ConfigError(f"{field}: {kind} {name!r} is for {'/'.join(entry.tasks)}, not {task}. "
-                          f"Use one of {fitting}.")
     try:
-        found = importlib.util.find_spec(entry.module)
-    except ModuleNotFoundError:
-        found = None
-    if found is None:
-        raise ConfigError(f"{field}: {kind} {name!r} needs module {entry.module}, which is not part of this "
-                          "installation (not merged yet, or an optional extra is missing). "
-                          f"Choose another {kind} or install it (pip install 'labelwise[all]').")
-    try:
-        module = importlib.import_module(entry.module)
-    except ImportError as error:
-        raise ConfigError(f"{field}: {kind} {name!r} could not be imported ({error}). "
-                          "Install its extra: pip install 'labelwise[transformers]'.") from None
-    if not hasattr(module, entry.attribute):
-        raise ConfigError(f"{field}: {entry.module} has no {entry.attribute}; the {kind} {name!r} is not "
-                          "available in this version.")
-    return getattr(module, entry.attribute)
+        entry = registry.entry(name)
+        tasks = tuple(entry.metadata.get("tasks", _ALL_TASKS))
+        if task is not None and task not in tasks:
+            raise ConfigError(f"{kind} {name!r} is for {'/'.join(tasks)}, not {task}. "
+                              f"Use one of {registry.names(tasks=task)}.")
+        return registry.get_class(name)
+    except ConfigError as error:
+        raise ConfigError(f"{field}: {error}") from None
 
 
 def registry_defaults(kind: str, name: str) -> dict[str, Any]:
-    entry = _KINDS[kind].get(name.strip().lower().replace("-", "_"))
-    return dict(entry.defaults) if entry else {}
+    registry = _KINDS[kind]
+    return dict(registry.entry(name).defaults) if name in registry else {}
 
 
 def check_params(cls: type, params: dict[str, Any], *, field: str) -> None:
     """Fail early when ``params`` are not keyword arguments of ``cls``."""
-    try:
-        signature = inspect.signature(cls)
-    except (TypeError, ValueError):
-        return
-    parameters = signature.parameters.values()
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
-        return
-    accepted = {p.name for p in parameters if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                                          inspect.Parameter.KEYWORD_ONLY)}
-    for key in params:
-        if key not in accepted:
-            close = difflib.get_close_matches(key, sorted(accepted), n=2, cutoff=0.5)
-            hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-            raise ConfigError(f"{field}.{key}: {cls.__name__} takes no parameter {key!r}.{hint} "
-                              f"It accepts {sorted(accepted)}.")
+    _check_parameters(cls, params, field=field)
 
 
 def build(kind: str, name: str, params: dict[str, Any], *, field: str, task: str | None = None) -> Any:

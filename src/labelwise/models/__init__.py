@@ -6,6 +6,7 @@ from typing import Any
 
 from labelwise.models._estimator import LabelwiseModel, load_model
 from labelwise.models.base import is_fitted
+from labelwise.models.registry import available_models, get_model
 from labelwise.models.sklearn_text import TfidfLogisticRegression
 
 _LAZY = {
@@ -28,6 +29,8 @@ def __getattr__(name: str) -> Any:
 __all__ = [
     "LabelwiseModel",
     "TfidfLogisticRegression",
+    "available_models",
+    "get_model",
     "is_fitted",
     "load_model",
     *_LAZY,
