@@ -422,7 +422,7 @@ def test_a_modal_query_function_runs_inside_the_active_learner_reproducibly():
         model = FakeSurprisalModel(np.zeros((12, 2), dtype=np.float32), probabilities)
         learner = ActiveLearner(model, numbered_pool(12), ModALQueryFunction(modal_margin_sampling),
                                 random_state=seed)
-        learner.teach([0], [0])
+        learner.teach([0, 1], [0, 1])  # two classes: one class keeps the learner on its cold start
         return learner.query(3).indices.tolist()
 
     assert run(1) == [3, 8, 7] == run(1)
