@@ -170,6 +170,32 @@ def test_get_model_transformer_outside_any_config():
     assert "transformer" not in available_models("tagging")
 
 
+_ADAPTERS = {"tfidf_lr": "TfidfLogisticRegression", "transformer": "TransformerClassifier", "text_cnn": "TextCNN",
+             "torch_module": "TorchModuleClassifier", "transformer_tagger": "TransformerTagger",
+             "bilstm_crf": "BiLSTMCRFTagger", "transformer_seq2seq": "TransformerSeq2Seq",
+             "masked_lm": "MaskedLanguageModel"}
+_BEING_ADDED = {"embedding_lr": "EmbeddingClassifier", "sklearn": "SklearnClassifier", "setfit": "SetFitClassifier"}
+
+
+@pytest.mark.parametrize("name", sorted(_ADAPTERS))
+def test_every_adapter_entry_resolves_to_its_class(name):
+    from labelwise.models.registry import model_class
+
+    assert model_class(name).__name__ == _ADAPTERS[name]
+
+
+@pytest.mark.parametrize("name", sorted(_BEING_ADDED))
+def test_new_adapter_entries_resolve_or_say_they_are_not_installed(name):
+    from labelwise.models.registry import model_class
+
+    try:
+        cls = model_class(name)
+    except ConfigError as error:
+        assert "not part of this installation" in str(error)
+    else:
+        assert cls.__name__ == _BEING_ADDED[name]
+
+
 def test_config_model_names_are_the_registry_names():
     from labelwise.benchmark.components import resolve_class
     from labelwise.models.registry import model_class
