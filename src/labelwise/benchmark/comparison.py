@@ -160,3 +160,109 @@ def label_savings(curves: Curves, reference_score: float, baseline: str | None,
     saving = {strategy: {f: saving_percent(labels[strategy][f], labels[baseline][f]) if baseline else None
                          for f in fractions} for strategy in curves}
     return Savings(reference_score, labels, saving)
+
+
+# ---- stopping criteria ---------------------------------------------------------------------
+#: the goal of issue 16: stop within ±20 % of the labels the curve needs to reach 98 % of its
+#: final score, losing at most 1 point against the final score
+PLATEAU_FRACTION = 0.98
+GOAL_LABEL_RATIO = (0.8, 1.2)
+GOAL_MAX_LOSS = 1.0
+
+
+@dataclass
+class StopRun:
+    """One run's stop: the first iteration whose decision said stop (None: never)."""
+
+    strategy: str
+    seed: int
+    iteration: int | None
+    labels: float | None
+    score: float | None
+    final_labels: float
+    final_score: float
+    #: labels the run's own curve needs to reach 98 % of its final score
+    plateau_labels: float
+
+    @property
+    def ratio(self) -> float | None:
+        return None if self.labels is None else self.labels / self.plateau_labels
+
+    @property
+    def lost(self) -> float | None:
+        return None if self.score is None else self.final_score - self.score
+
+
+@dataclass
+class StopSummary:
+    """A criterion on one strategy's runs; ``(mean, half-width)`` over the runs that stopped."""
+
+    criterion: str
+    strategy: str
+    runs: list[StopRun]
+    labels: tuple[float, float]
+    plateau_labels: tuple[float, float]
+    ratio: tuple[float, float]
+    score: tuple[float, float]
+    final_score: tuple[float, float]
+    lost: tuple[float, float]
+
+    @property
+    def stopped(self) -> int:
+        return sum(run.iteration is not None for run in self.runs)
+
+    @property
+    def within_goal(self) -> int:
+        """Runs that stopped within ±20 % of their plateau labels, losing at most 1 point."""
+        low, high = GOAL_LABEL_RATIO
+        return sum(run.ratio is not None and low <= run.ratio <= high and run.lost <= GOAL_MAX_LOSS
+                   for run in self.runs)
+
+    @property
+    def meets_goal(self) -> bool:
+        """Every run stopped, the mean ratio lies within ±20 % and the mean loss is at most 1 point."""
+        low, high = GOAL_LABEL_RATIO
+        return (bool(self.runs) and self.stopped == len(self.runs) and low <= self.ratio[0] <= high
+                and self.lost[0] <= GOAL_MAX_LOSS)
+
+
+def stop_runs(records: Sequence[dict[str, Any]], criterion: str, metric: str, *, scale: float = 1.0,
+              labels_key: str = "n_labeled") -> list[StopRun]:
+    """Per (strategy, seed) run, where ``criterion`` first said stop in the records."""
+    by_run: dict[tuple[str, int], list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        by_run[(record["strategy"], record["seed"])].append(record)
+    runs = []
+    for (strategy, seed), rows in by_run.items():
+        rows = sorted(rows, key=lambda r: r["iteration"])
+        labels = [float(r.get(labels_key, r["n_labeled"])) for r in rows]
+        scores = [scale * float(r["metrics"][metric]) for r in rows]
+        plateau = labels_to_reach(labels, scores, PLATEAU_FRACTION * scores[-1])
+        first = next((i for i, r in enumerate(rows) if (r.get("stopping") or {}).get(criterion, {}).get("stop")),
+                     None)
+        runs.append(StopRun(strategy, seed, None if first is None else int(rows[first]["iteration"]),
+                            None if first is None else labels[first], None if first is None else scores[first],
+                            labels[-1], scores[-1], labels[-1] if plateau is None else plateau))
+    return runs
+
+
+def stopping_summary(records: Sequence[dict[str, Any]], metric: str, *, scale: float = 1.0,
+                     labels_key: str = "n_labeled", confidence: float = 0.95) -> list[StopSummary]:
+    """One :class:`StopSummary` per (criterion, strategy), criteria in the order recorded."""
+    criteria = list(dict.fromkeys(name for r in records for name in (r.get("stopping") or {})))
+    strategies = list(dict.fromkeys(r["strategy"] for r in records))
+    summaries = []
+    for criterion in criteria:
+        runs = stop_runs(records, criterion, metric, scale=scale, labels_key=labels_key)
+        for strategy in strategies:
+            mine = [run for run in runs if run.strategy == strategy]
+            done = [run for run in mine if run.iteration is not None]
+            summaries.append(StopSummary(
+                criterion, strategy, mine,
+                mean_ci([run.labels for run in done], confidence),
+                mean_ci([run.plateau_labels for run in mine], confidence),
+                mean_ci([run.ratio for run in done], confidence),
+                mean_ci([run.score for run in done], confidence),
+                mean_ci([run.final_score for run in mine], confidence),
+                mean_ci([run.lost for run in done], confidence)))
+    return summaries

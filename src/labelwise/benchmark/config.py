@@ -15,13 +15,13 @@ from typing import Any
 import yaml
 
 from labelwise.benchmark.components import build, check_params, is_path_spec, resolve_class
-from labelwise.errors import CapabilityError, ConfigError
+from labelwise.errors import CapabilityError, ConfigError, LabelwiseError
 
 TASKS = ("classification", "tagging", "seq2seq")
 SIZE_MODES = ("percent", "count", "one_per_class")
 UNITS = ("instances", "tokens")
 TOP_LEVEL = ("name", "task", "data", "model", "strategies", "subsampling", "initial", "query",
-             "iterations", "seeds", "output", "output_options", "cold_start", "reference")
+             "iterations", "seeds", "output", "output_options", "cold_start", "reference", "stopping")
 #: seeds when a config gives none: enough for a paired t-interval to separate real gains
 DEFAULT_SEEDS = 5
 #: fields that do not change the records, so a folder may be resumed with other values
@@ -90,12 +90,23 @@ class BenchmarkConfig:
     cold_start: str = "random"
     #: train the model once on the whole pool too, the 100 % of the report's label savings
     reference: bool = True
+    #: stopping-criterion specs (see :func:`labelwise.stopping.stopping_from_config`); each is
+    #: asked after every iteration of every run, and its decisions land in the records
+    stopping: tuple[Any, ...] = ()
+
+    @property
+    def stopping_labels(self) -> list[str]:
+        """The name of each stopping spec in the records and the report."""
+        return [stopping_label(spec) for spec in self.stopping]
 
     def to_dict(self) -> dict[str, Any]:
         """The resolved config as plain data (what ``config.yaml`` in the output holds)."""
         data = asdict(self)
         data["strategies"] = [asdict(s) for s in self.strategies]
         data["seeds"] = list(self.seeds)
+        data["stopping"] = list(self.stopping)
+        if not self.stopping:  # configs without stopping keep the identity they had before it
+            data.pop("stopping")
         return data
 
     def identity(self) -> dict[str, Any]:
@@ -170,13 +181,14 @@ def config_from_dict(raw: Any, *, check_files: bool = True, check_components: bo
     reference = raw.get("reference", True)
     if not isinstance(reference, bool):
         raise ConfigError(f"reference: expected true or false, got {_type(reference)} ({reference!r}).")
+    stopping = _stopping(raw.get("stopping"), task)
     name = raw.get("name", "") or Path(output).name
     if not isinstance(name, str):
         raise ConfigError(f"name: expected a string, got {_type(name)}.")
     config = BenchmarkConfig(task=task, data=data, model=model, strategies=strategies, initial=initial,
                              query=query, iterations=iterations, seeds=seeds, output=output,
                              subsampling=subsampling, name=name, output_options=output_options,
-                             cold_start=cold_start, reference=reference)
+                             cold_start=cold_start, reference=reference, stopping=stopping)
     if check_components:
         validate_components(config)
     return config
@@ -193,6 +205,57 @@ def config_from_stored(stored: dict[str, Any], *, source: str = "config.yaml") -
             data[key] = {"path": source_data.get("path"), **source_data["options"]}
     raw["data"] = data
     return config_from_dict(raw, check_files=False, source=source)
+
+
+def stopping_label(spec: Any) -> str:
+    """A short name for a stopping spec: ``kappa_average``, ``label_budget(max_labels=400)``,
+    ``any(kappa_average, label_budget(max_labels=400))``."""
+    if isinstance(spec, str):
+        return spec
+    if isinstance(spec, dict) and len(spec) == 1:
+        ((key, value),) = spec.items()
+        if key in ("any", "all") and isinstance(value, list):
+            return f"{key}({', '.join(stopping_label(item) for item in value)})"
+        params = ", ".join(f"{k}={v}" for k, v in sorted((value or {}).items())) if isinstance(value, dict) else ""
+        return f"{key}({params})" if params else str(key)
+    if isinstance(spec, list):
+        return stopping_label({"any": spec})
+    return str(spec)
+
+
+def _stopping(raw: Any, task: str) -> tuple[Any, ...]:
+    """The ``stopping:`` list, each spec built once to check its name, parameters and task."""
+    from labelwise.stopping import stopping_from_config
+
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise ConfigError(f"stopping: expected a list of stopping criteria (e.g. [stabilizing_predictions, "
+                          f"kappa_average]), got {_type(raw)}.")
+    labels: list[str] = []
+    for i, spec in enumerate(raw):
+        try:
+            criterion = stopping_from_config(spec)
+        except LabelwiseError as error:
+            raise ConfigError(f"stopping[{i}]: {error}") from None
+        leaves, children = [], [criterion]
+        while children:
+            child = children.pop()
+            nested = getattr(child, "criteria", None)
+            children.extend(nested) if nested else leaves.append(child)
+        for child in leaves:
+            if task not in child.tasks:
+                why = child.not_applicable.get(task, "")
+                raise ConfigError(f"stopping[{i}]: {child.name!r} does not apply to {task}: {why} "
+                                  "Fix: remove it from 'stopping:'.")
+            if "cost" in child.needs:
+                raise ConfigError(f"stopping[{i}]: {child.name!r} needs an annotation cost, which a simulated "
+                                  "benchmark does not have. Fix: use label_budget instead.")
+        label = stopping_label(spec)
+        if label in labels:
+            raise ConfigError(f"stopping[{i}]: {label!r} is listed twice; give each criterion once.")
+        labels.append(label)
+    return tuple(raw)
 
 
 def validate_components(config: BenchmarkConfig) -> None:

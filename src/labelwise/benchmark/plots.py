@@ -38,12 +38,29 @@ def _bands(axes: Any, curves: Mapping[str, Curve]) -> None:
         axes.fill_between(x, mean - half, mean + half, alpha=0.2, color=line.get_color())
 
 
+MARKERS = ("v", "s", "D", "^", "P", "X", "*", "h", "<", ">", "p", "d")
+
+
 def plot_learning_curves(curves: Mapping[str, Curve], path: str | Path, *, metric: str = "accuracy",
-                         title: str = "", xlabel: str = "labeled examples") -> Path:
-    """``curves[strategy] = (n_labeled, mean, ci_half_width)``; writes a PNG with shaded CIs."""
+                         title: str = "", xlabel: str = "labeled examples",
+                         stops: Mapping[str, Sequence[tuple[str, float, float]]] | None = None) -> Path:
+    """``curves[strategy] = (n_labeled, mean, ci_half_width)``; writes a PNG with shaded CIs.
+    ``stops[strategy] = [(criterion, labels, score), ...]`` marks where stopping criteria
+    stopped, one marker shape per criterion in the strategy's colour."""
     figure = _figure(7, 4.5)
     axes = figure.subplots()
     _bands(axes, curves)
+    if stops:
+        colours = {line.get_label(): line.get_color() for line in axes.get_lines()}
+        criteria = list(dict.fromkeys(name for marks in stops.values() for name, _, _ in marks))
+        shape = {name: MARKERS[i % len(MARKERS)] for i, name in enumerate(criteria)}
+        for strategy, marks in stops.items():
+            for name, labels, score in marks:
+                axes.plot([labels], [score], linestyle="none", marker=shape[name], markersize=8,
+                          markerfacecolor="none", markeredgewidth=1.5, color=colours.get(strategy, "black"))
+        for name in criteria:  # legend entries for the shapes
+            axes.plot([], [], linestyle="none", marker=shape[name], markerfacecolor="none", color="black",
+                      label=f"stop: {name}")
     axes.set_xlabel(xlabel)
     axes.set_ylabel(metric)
     axes.set_title(title or f"{metric} by labeled examples (mean ± 95% CI)")

@@ -20,14 +20,19 @@ import numpy as np
 import yaml
 
 from labelwise.benchmark.comparison import (
+    GOAL_LABEL_RATIO,
+    GOAL_MAX_LOSS,
+    PLATEAU_FRACTION,
     TARGETS,
     PairedComparison,
     Savings,
+    StopSummary,
     auc_summary,
     curves_from_records,
     find_baseline,
     label_savings,
     paired_comparison,
+    stopping_summary,
     unpaired_seeds,
 )
 from labelwise.benchmark.plots import (
@@ -36,11 +41,11 @@ from labelwise.benchmark.plots import (
     plot_paired_differences,
     plot_savings,
 )
-from labelwise.benchmark.runner import CONFIG_FILE, read_records, read_reference
+from labelwise.benchmark.runner import CONFIG_FILE, MAIN_METRIC, read_records, read_reference
 from labelwise.benchmark.stats import mean_ci
 from labelwise.errors import ConfigError, LabelwiseError
 
-DEFAULT_METRIC = {"classification": "accuracy", "tagging": "f1", "seq2seq": "rougeL"}
+DEFAULT_METRIC = MAIN_METRIC
 
 
 def _by_run(records: Sequence[dict[str, Any]], metric: str) -> dict[str, dict[int, dict[int, float]]]:
@@ -205,6 +210,35 @@ def savings_markdown(savings: Savings, strategies: Sequence[str], baseline: str 
     return "\n".join(lines)
 
 
+def _cell(value: tuple[float, float], digits: int = 2, signed: bool = False) -> str:
+    mean, half = value
+    if not np.isfinite(mean):
+        return "–"
+    return f"{mean:{'+' if signed else ''}.{digits}f} ± {half:.{digits}f}"
+
+
+def stopping_markdown(summaries: Sequence[StopSummary], unit: str, reference_score: float | None) -> str:
+    """Rows: (criterion, strategy). Means ± CI over the runs that stopped; the ratio is labels
+    at stop / labels the run needs to reach 98 % of its final score."""
+    low, high = GOAL_LABEL_RATIO
+    header = (f"| criterion | strategy | stopped | {unit} at stop | {unit} to {PLATEAU_FRACTION:.0%} of final | "
+              "ratio | score at stop | final score | lost vs final | "
+              + ("vs full pool | " if reference_score is not None else "")
+              + f"runs within goal | goal (ratio {low:g}-{high:g}, lost <= {GOAL_MAX_LOSS:g}) |")
+    lines = [header, "|" + "---|" * (11 if reference_score is not None else 10)]
+    for summary in summaries:
+        n = len(summary.runs)
+        cells = [summary.criterion, summary.strategy, f"{summary.stopped}/{n}", _cell(summary.labels, 0),
+                 _cell(summary.plateau_labels, 0), _cell(summary.ratio), _cell(summary.score),
+                 _cell(summary.final_score), _cell(summary.lost, signed=True)]
+        if reference_score is not None:
+            mean, half = summary.score
+            cells.append(_cell((mean - reference_score, half), signed=True))
+        cells += [f"{summary.within_goal}/{n}", "**yes**" if summary.meets_goal else "no"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def _reference(folder: Path, stored_config: dict[str, Any], compute: bool) -> tuple[dict | None, str]:
     """The full-pool reference of ``folder`` (computed and cached when missing and
     ``compute``), and a note for the report when there is none."""
@@ -309,6 +343,22 @@ def write_report(folder: str | Path, *, metric: str | None = None, iterations: S
                   "linearly interpolated on the mean curve over seeds, and the saving in % of Random's "
                   f"{unit} (positive: fewer {unit} than Random).", "",
                   savings_markdown(savings, strategies, baseline, unit), ""]
+    stop_summaries = stopping_summary(records, metric, scale=scale, confidence=confidence,
+                                      labels_key="n_labeled_tokens" if tokens else "n_labeled")
+    if stop_summaries:
+        reference_score = savings.reference_score if savings is not None else None
+        lines += ["## Stopping criteria", "",
+                  f"Each run asks every criterion after each retraining (held-out score: the test {metric}). "
+                  f"Per (criterion, strategy): runs where it said stop within the budget; {unit} and score at "
+                  f"its first stop (mean ± {int(confidence * 100)}% CI over the runs that stopped); the {unit} "
+                  f"the run's own curve needs to reach {PLATEAU_FRACTION:.0%} of its final score (the plateau); "
+                  "ratio = the first over the second, per run; lost = final score minus score at stop"
+                  + (", and the score at stop minus the full-pool reference" if reference_score is not None else "")
+                  + f". Goal (issue 16): ratio within {GOAL_LABEL_RATIO[0]:g}-{GOAL_LABEL_RATIO[1]:g} while losing at "
+                  f"most {GOAL_MAX_LOSS:g} point; *goal* = every run stopped and the means meet both. A run "
+                  "that never stopped is left out of the means. Markers on the learning curve: the mean stop "
+                  "of each criterion.", "",
+                  stopping_markdown(stop_summaries, unit, reference_score), ""]
     seconds: dict[str, list[float]] = defaultdict(list)
     for record in records:
         seconds[record["strategy"]].append(sum(record["durations"].get(p, 0.0)
@@ -330,8 +380,12 @@ def write_report(folder: str | Path, *, metric: str | None = None, iterations: S
         stats = [mean_ci([runs[it][1] for runs in curves[name].values() if it in runs], confidence) for it in its]
         x = [float(np.mean([runs[it][0] for runs in curves[name].values() if it in runs])) for it in its]
         learning[name] = (x, [m for m, _ in stats], [h for _, h in stats])
+    stops: dict[str, list[tuple[str, float, float]]] = defaultdict(list)
+    for summary in stop_summaries:
+        if summary.stopped:
+            stops[summary.strategy].append((summary.criterion, summary.labels[0], summary.score[0]))
     plot_learning_curves(learning, folder / "learning_curve.png", metric=metric, xlabel=xlabel,
-                         title=f"{title}: {metric} (mean ± {int(confidence * 100)}% CI)")
+                         title=f"{title}: {metric} (mean ± {int(confidence * 100)}% CI)", stops=stops)
     if baseline is not None:
         plot_paired_differences({name: (c.labels, [m for m, _ in c.per_iteration], [h for _, h in c.per_iteration])
                                  for name, c in comparisons.items()}, folder / "paired_differences.png",

@@ -38,6 +38,7 @@ from labelwise.data.datasets import TaggingDataset, gold_labels
 from labelwise.errors import ConfigError, DataError
 from labelwise.loop import ActiveLearner, initial_indices
 from labelwise.metrics import evaluate
+from labelwise.stopping import StopDecision, stopping_from_config
 
 RECORDS_FILE = "records.jsonl"
 CONFIG_FILE = "config.yaml"
@@ -45,6 +46,8 @@ REFERENCE_FILE = "reference.json"
 #: the model seed of the full-pool reference run: one run per config, whatever its seeds
 REFERENCE_SEED = 0
 PHASES = ("train", "inference", "selection", "evaluation")
+#: the test metric of each task that the report tabulates and stopping criteria get as held-out score
+MAIN_METRIC = {"classification": "accuracy", "tagging": "f1", "seq2seq": "rougeL"}
 
 
 # ---- data ----------------------------------------------------------------------------------
@@ -233,6 +236,30 @@ def run_one(config: BenchmarkConfig, pool: Any, test: Any, strategy_index: int, 
                             output_options=build_output_options(config, seed))
     tokens = isinstance(pool, TaggingDataset)
     query_budget = _budget(config.query, pool)
+    # A fresh instance of every criterion per run; each sees one state per model version.
+    criteria = [(label, stopping_from_config(spec))
+                for label, spec in zip(config.stopping_labels, config.stopping, strict=True)]
+    needs = tuple(dict.fromkeys(field for _, criterion in criteria for field in criterion.needs))
+    main_metric = MAIN_METRIC.get(config.task, "accuracy")
+
+    def decide(result: dict) -> dict:
+        """Each criterion's decision on the model just evaluated (its test score is the
+        held-out score of the plateau criterion)."""
+        if not criteria:
+            return result
+        started = time.perf_counter()
+        result["stopping"] = {}
+        if learner.model_version == 0 and any(f.startswith(("stop_set", "pool_")) for f in needs):
+            untrained = StopDecision(False, f"not yet: {learner.fit_blocker() or 'the model is not trained'}")
+            state = None
+        else:
+            state = learner.stopping_state(needs, held_out_score=result["metrics"].get(main_metric))
+        for label, criterion in criteria:
+            decision = untrained if state is None else criterion.update(state)
+            result["stopping"][label] = {"stop": bool(decision.stop), "reason": decision.reason,
+                                         "value": None if decision.value is None else float(decision.value)}
+        result["durations"]["stopping"] = time.perf_counter() - started
+        return result
 
     def record(iteration: int, selected: np.ndarray, durations: dict[str, float], metrics: dict) -> dict:
         labeled = learner.labeled_indices
@@ -250,7 +277,7 @@ def run_one(config: BenchmarkConfig, pool: Any, test: Any, strategy_index: int, 
     train = time.perf_counter() - started
     started = time.perf_counter()
     metrics = _metrics(learner.model, test)
-    current = record(0, positions, {"train": train, "evaluation": time.perf_counter() - started}, metrics)
+    current = decide(record(0, positions, {"train": train, "evaluation": time.perf_counter() - started}, metrics))
     steps = tqdm(range(1, config.iterations + 1), desc=f"{spec.display} seed {seed}", unit="iter",
                  leave=False, disable=not progress)
     for iteration in steps:
@@ -262,7 +289,7 @@ def run_one(config: BenchmarkConfig, pool: Any, test: Any, strategy_index: int, 
         selection, metrics, durations = query_teach_evaluate(
             learner, pool, test, query_budget if tokens_unit else min(query_budget, remaining),
             "tokens" if tokens_unit else "instances")
-        current = record(iteration, selection.indices, durations, metrics)
+        current = decide(record(iteration, selection.indices, durations, metrics))
     current["final"] = True
     yield current
 

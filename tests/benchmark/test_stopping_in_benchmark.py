@@ -1,0 +1,106 @@
+"""Stopping criteria in the benchmark: the config's `stopping:` list, each criterion's
+decision per iteration in the records, and the report's stop table."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+from labelwise.benchmark.comparison import stopping_summary
+from labelwise.benchmark.config import config_from_dict
+from labelwise.benchmark.report import write_report
+from labelwise.benchmark.runner import run_benchmark
+from labelwise.data import sample_path
+from labelwise.errors import ConfigError
+
+
+def raw_config(tmp_path, **overrides):
+    raw = {
+        "name": "tiny",
+        "task": "classification",
+        "data": {"pool": {"path": str(sample_path("ag_news_train.jsonl.gz"))},
+                 "test": {"path": str(sample_path("ag_news_test.jsonl.gz"))},
+                 "pool_size": 150, "test_size": 100, "subsample_seed": 0},
+        "model": {"name": "tfidf_lr"},
+        "strategies": ["random", "entropy"],
+        "initial": {"mode": "count", "size": 10},
+        "query": {"mode": "count", "size": 10},
+        "iterations": 3,
+        "seeds": [0, 1],
+        "output": str(tmp_path / "out"),
+        "reference": False,
+    }
+    raw.update(overrides)
+    return raw
+
+
+def test_each_run_records_every_criterions_decision_and_first_stop(tmp_path):
+    stopping = [{"label_budget": {"max_labels": 30}}, "kappa_average", "max_uncertainty",
+                {"held_out_plateau": {"patience": 1, "min_delta": 1.0}}]
+    path = tmp_path / "config.yaml"
+    path.write_text(yaml.safe_dump(raw_config(tmp_path, stopping=stopping)), encoding="utf-8")
+    folder = run_benchmark(path, progress=False)
+    records = [json.loads(line) for line in (folder / "records.jsonl").read_text().splitlines()]
+    labels = ["label_budget(max_labels=30)", "kappa_average", "max_uncertainty", "held_out_plateau(min_delta=1.0, patience=1)"]
+    assert all(sorted(r["stopping"]) == sorted(labels) for r in records)
+    for record in records:  # 10 seed labels + 10 per query: the budget says stop from iteration 2 on
+        assert record["stopping"][labels[0]]["stop"] == (record["n_labeled"] >= 30)
+        # a score can never beat its best by a whole point of accuracy (1.0): plateau after 1 version
+        assert record["stopping"][labels[3]]["stop"] == (record["iteration"] >= 1)
+        assert record["stopping"]["kappa_average"]["stop"] is False or record["iteration"] >= 3
+    runs = stopping_summary(records, "accuracy")
+    budget = [s for s in runs if s.criterion == labels[0]]
+    assert [s.strategy for s in budget] == ["random", "entropy"]
+    assert all(run.iteration == 2 and run.labels == 30 for s in budget for run in s.runs)
+    report = write_report(folder, reference=False).read_text()
+    assert "## Stopping criteria" in report and "| label_budget(max_labels=30) | entropy | 2/2 | 30 ± 0 |" in report
+
+
+def test_stopping_specs_are_checked_when_the_config_loads(tmp_path):
+    with pytest.raises(ConfigError, match=r"stopping\[1\].*unknown stopping criterion"):
+        config_from_dict(raw_config(tmp_path, stopping=["kappa_average", "kapa"]), check_files=False)
+    with pytest.raises(ConfigError, match=r"stopping\[0\].*cost"):
+        config_from_dict(raw_config(tmp_path, stopping=[{"cost_budget": {"max_cost": 5}}]), check_files=False)
+    with pytest.raises(ConfigError, match=r"stopping\[0\].*does not apply to seq2seq"):
+        config_from_dict(raw_config(tmp_path, task="seq2seq", model={"name": "tfidf_lr"}, strategies=["random"],
+                                    stopping=[{"any": ["kappa_average", "overall_uncertainty"]}]),
+                         check_files=False, check_components=False)
+    plain = config_from_dict(raw_config(tmp_path), check_files=False)
+    assert "stopping" not in plain.to_dict()  # folders of configs without stopping still resume
+
+
+def constructed_records():
+    """Two seeds of one strategy; criterion 'c' stops at iteration 2 (seed 0) and never (seed 1)."""
+    curves = {0: [0.50, 0.70, 0.80, 0.85, 0.86], 1: [0.40, 0.60, 0.75, 0.80, 0.90]}
+    records = []
+    for seed, scores in curves.items():
+        for iteration, score in enumerate(scores):
+            stop = seed == 0 and iteration >= 2
+            records.append({"strategy": "random", "strategy_name": "random", "seed": seed,
+                            "iteration": iteration, "n_labeled": 10 * (iteration + 1),
+                            "metrics": {"accuracy": score}, "durations": {}, "selected": [seed],
+                            "final": iteration == 4, "stopping": {"c": {"stop": stop, "reason": "", "value": None}}})
+    return records
+
+
+def test_the_stop_table_on_constructed_records(tmp_path):
+    (summary,) = stopping_summary(constructed_records(), "accuracy", scale=100.0)
+    assert summary.stopped == 1 and [run.iteration for run in summary.runs] == [2, None]
+    stopped = summary.runs[0]
+    assert stopped.labels == 30 and stopped.score == pytest.approx(80.0)
+    # 98 % of the final 86 = 84.28, reached between 30 labels (80) and 40 (85): 30 + 10 * 4.28 / 5
+    assert stopped.plateau_labels == pytest.approx(38.56)
+    assert stopped.ratio == pytest.approx(30 / 38.56)
+    assert stopped.lost == pytest.approx(6.0)
+    assert summary.within_goal == 0 and not summary.meets_goal  # lost 6 points; seed 1 never stopped
+    folder = tmp_path / "out"
+    folder.mkdir()
+    (folder / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in constructed_records()))
+    report = write_report(folder, reference=False).read_text()
+    row = next(line for line in report.splitlines() if line.startswith("| c | random |"))
+    # plateau labels 38.56 and 48.2 (seed 1: 98 % of 90 = 88.2 between 40 and 50 labels):
+    # mean 43.38, t(0.975, 1) * 9.64 / 2 = 61.2
+    assert row.split(" | ")[2:6] == ["1/2", "30 ± 0", "43 ± 61", "0.78 ± 0.00"]
+    assert row.endswith("| 0/2 | no |")
