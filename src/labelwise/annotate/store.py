@@ -63,6 +63,10 @@ class Decision:
         timestamp: seconds since the epoch.
         iteration: the annotation iteration (number of "Next" presses before it).
         line: 1-based line number in the log (0 while not yet written).
+        annotator: who decided (a person's or an LLM's id); ``None`` for logs written
+            before annotators were recorded, and when nobody was named.
+        duration_ms: how long the decision took (milliseconds from the item being shown
+            to the decision), or ``None`` when unknown.
     """
 
     action: str
@@ -71,12 +75,19 @@ class Decision:
     timestamp: float
     iteration: int
     line: int = 0
+    annotator: str | None = None
+    duration_ms: float | None = None
 
     def to_json(self) -> str:
+        record = {"action": self.action, "position": self.position, "value": self.value,
+                  "timestamp": self.timestamp, "iteration": self.iteration}
+        # Written only when known, so a log without annotators reads exactly as before.
+        if self.annotator is not None:
+            record["annotator"] = self.annotator
+        if self.duration_ms is not None:
+            record["duration_ms"] = self.duration_ms
         # allow_nan=False: NaN/Infinity are not JSON and would corrupt the log for every reader.
-        return json.dumps({"action": self.action, "position": self.position, "value": self.value,
-                           "timestamp": self.timestamp, "iteration": self.iteration},
-                          ensure_ascii=False, allow_nan=False)
+        return json.dumps(record, ensure_ascii=False, allow_nan=False)
 
 
 class AnnotationStore:
@@ -111,6 +122,8 @@ class AnnotationStore:
         # Replayed state, kept current decision by decision: per position the stack of its
         # label/skip decisions (undo pops), in first-seen order; the top labels and skips.
         self._stacks: dict[int, list[Decision]] = {}
+        # Per position, per annotator (None = unnamed) the same stacks: who labeled what.
+        self._votes: dict[int, dict[str | None, list[Decision]]] = {}
         self._current: dict[int, Any] = {}
         self._skipped: set[int] = set()
         self._needs_newline = False
@@ -194,11 +207,19 @@ class AnnotationStore:
     def _apply(self, decision: Decision) -> None:
         position = decision.position
         stack = self._stacks.setdefault(position, [])
+        own = self._votes.setdefault(position, {}).setdefault(decision.annotator, [])
         if decision.action == "undo":
-            if stack:
-                stack.pop()
+            # An undo takes back its own annotator's latest decision (with one unnamed
+            # annotator: the position's latest decision, as before annotators existed).
+            if own:
+                undone = own.pop()
+                for index in range(len(stack) - 1, -1, -1):
+                    if stack[index] is undone:
+                        del stack[index]
+                        break
         else:
             stack.append(decision)
+            own.append(decision)
         self._current.pop(position, None)
         self._skipped.discard(position)
         if stack:
@@ -235,6 +256,20 @@ class AnnotationStore:
         """Labeled or skipped (latest decision not undone)."""
         return position in self._current or position in self._skipped
 
+    def votes_of(self, position: int) -> dict[str | None, Any]:
+        """The current label of ``position`` by each annotator who labeled it (undo applied;
+        ``None`` is the unnamed annotator of older logs)."""
+        with self._lock:
+            return {who: stack[-1].value for who, stack in self._votes.get(position, {}).items()
+                    if stack and stack[-1].action == "label"}
+
+    def votes(self) -> list[tuple[int, str | None, Any]]:
+        """Every current ``(position, annotator, label)``, for aggregation over annotators
+        (:mod:`labelwise.annotators`)."""
+        with self._lock:
+            return [(position, who, stack[-1].value) for position, by in self._votes.items()
+                    for who, stack in by.items() if stack and stack[-1].action == "label"]
+
     @property
     def n_labeled(self) -> int:
         return len(self._current)
@@ -256,30 +291,37 @@ class AnnotationStore:
             append_line_durably(self._handle, line)
             self._line_count += 1
             stored = Decision(decision.action, decision.position, decision.value,
-                              decision.timestamp, decision.iteration, self._line_count)
+                              decision.timestamp, decision.iteration, self._line_count,
+                              decision.annotator, decision.duration_ms)
             self.decisions.append(stored)
             self._apply(stored)
         return stored
 
-    def record_label(self, position: int, value: Any, *, iteration: int) -> Decision:
+    def record_label(self, position: int, value: Any, *, iteration: int, annotator: str | None = None,
+                     duration_ms: float | None = None) -> Decision:
         """Append a label decision; returns once it is on disk (fsynced).
 
         ``value`` is a class name or id, or a list of names (multi-label) or tags (NER);
         anything else (a float, ``None``, a boolean, NaN, a nested list) raises
-        :class:`~labelwise.errors.DataError` before anything is written.
+        :class:`~labelwise.errors.DataError` before anything is written. ``annotator``
+        names who labeled (several annotators may label the same position: see
+        :meth:`votes`); ``duration_ms`` how long it took.
         """
         position = _check_position(position)
         value = _check_value(_jsonable(value), position)
-        return self._append(Decision("label", position, value, time.time(), _check_iteration(iteration)))
+        return self._append(Decision("label", position, value, time.time(), _check_iteration(iteration), 0,
+                                     _check_annotator(annotator), _check_duration(duration_ms)))
 
-    def record_skip(self, position: int, *, iteration: int) -> Decision:
+    def record_skip(self, position: int, *, iteration: int, annotator: str | None = None,
+                    duration_ms: float | None = None) -> Decision:
         return self._append(Decision("skip", _check_position(position), None, time.time(),
-                                     _check_iteration(iteration)))
+                                     _check_iteration(iteration), 0, _check_annotator(annotator),
+                                     _check_duration(duration_ms)))
 
-    def record_undo(self, position: int, *, iteration: int) -> Decision:
-        """Undo the latest label or skip of ``position``."""
+    def record_undo(self, position: int, *, iteration: int, annotator: str | None = None) -> Decision:
+        """Undo the latest label or skip of ``position`` by ``annotator``."""
         return self._append(Decision("undo", _check_position(position), None, time.time(),
-                                     _check_iteration(iteration)))
+                                     _check_iteration(iteration), 0, _check_annotator(annotator)))
 
     def _close(self, reason: str) -> None:
         with self._lock:
@@ -349,7 +391,8 @@ class AnnotationStore:
                             fix="choose another target file.")
         with self._lock:
             tops = {p: stack[-1] for p, stack in self._stacks.items() if stack and stack[-1].action == "label"}
-        lines = [Decision("label", p, d.value, d.timestamp, d.iteration).to_json() for p, d in tops.items()]
+        lines = [Decision("label", p, d.value, d.timestamp, d.iteration, 0, d.annotator, d.duration_ms).to_json()
+                 for p, d in tops.items()]
         atomic_write_text(target, "".join(line + "\n" for line in lines))
         return target
 
@@ -425,7 +468,29 @@ def _parse_line(raw: bytes, number: int) -> Decision:
     timestamp = record["timestamp"]
     if isinstance(timestamp, bool) or not isinstance(timestamp, (int, float)) or not math.isfinite(timestamp):
         raise DataError(f"field 'timestamp' must be a finite number, got {timestamp!r}.")
-    return Decision(action, position, value, float(timestamp), _check_iteration(record["iteration"]), number)
+    annotator = _check_annotator(record.get("annotator"))
+    duration_ms = _check_duration(record.get("duration_ms"))
+    return Decision(action, position, value, float(timestamp), _check_iteration(record["iteration"]), number,
+                    annotator, duration_ms)
+
+
+def _check_annotator(annotator: Any) -> str | None:
+    if annotator is None:
+        return None
+    if not isinstance(annotator, str) or not annotator.strip():
+        raise DataError(f"field 'annotator' must be a non-empty string (an annotator id), got {annotator!r}.",
+                        fix="name the annotator with a string such as 'alice' or 'llm:gpt-4o-mini'.")
+    return annotator
+
+
+def _check_duration(duration_ms: Any) -> float | None:
+    if duration_ms is None:
+        return None
+    if (isinstance(duration_ms, bool) or not isinstance(duration_ms, (int, float, np.integer, np.floating))
+            or not math.isfinite(duration_ms) or duration_ms < 0):
+        raise DataError(f"field 'duration_ms' must be a finite number >= 0 (milliseconds), got {duration_ms!r}.",
+                        fix="pass the time the decision took in milliseconds, or None when unknown.")
+    return float(duration_ms)
 
 
 def _is_integer(value: Any) -> bool:

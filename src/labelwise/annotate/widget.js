@@ -35,8 +35,15 @@ function spansOf(tags) {
 function render({ model, el }) {
   const root = h("div", { class: "lw-annotator", tabindex: "0", "data-lm-suppress-shortcuts": "true" });
   el.append(root);
-  const state = { active: 0, entity: 0, drafts: {}, multi: {}, dragStart: null, optimistic: null };
-  const send = (message) => model.send(message);
+  const state = { active: 0, entity: 0, drafts: {}, multi: {}, dragStart: null, optimistic: null, clock: performance.now() };
+  // Each label or skip carries the time since the previous decision (or since the batch was
+  // shown): the store records how long each item took.
+  const send = (message) => {
+    const now = performance.now();
+    if (message.type === "label" || message.type === "skip") message.duration_ms = Math.max(0, Math.round(now - state.clock));
+    if (message.type !== "undo") state.clock = now;
+    model.send(message);
+  };
 
   const header = h("div", { class: "lw-header" });
   const progress = h("span", { class: "lw-progress" });

@@ -85,6 +85,8 @@ class Annotator(anywidget.AnyWidget):
         batch_size: items per screen / per iteration.
         test: optional labeled held-out dataset; the latest score is shown.
         random_state: seed for the learner.
+        annotator: the id of the person annotating (e.g. ``"alice"``), stored with each
+            decision beside the time it took (``duration_ms``); ``None`` stores no id.
     """
 
     _esm = _HERE / "widget.js"
@@ -102,7 +104,8 @@ class Annotator(anywidget.AnyWidget):
 
     def __init__(self, dataset: ClassificationDataset | TaggingDataset, model: Any, strategy: Any = "random",
                  store: str | os.PathLike | AnnotationStore = "annotations.jsonl", batch_size: int = 10,
-                 test: Any = None, random_state: Any = 0, **kwargs: Any) -> None:
+                 test: Any = None, random_state: Any = 0, annotator: str | None = None,
+                 **kwargs: Any) -> None:
         if not isinstance(dataset, (ClassificationDataset, TaggingDataset)):
             raise DataError(f"Annotator supports classification and tagging datasets, got {type(dataset).__name__}.",
                             fix="pass a ClassificationDataset or TaggingDataset.")
@@ -117,6 +120,7 @@ class Annotator(anywidget.AnyWidget):
                          multi_label=bool(getattr(dataset, "multi_label", False)), **kwargs)
         self.dataset = dataset
         self.batch_size = int(batch_size)
+        self.annotator = annotator
         self.store = store if isinstance(store, AnnotationStore) else AnnotationStore(store)
         self.learner = ActiveLearner(model, dataset, strategy, random_state=random_state)
         self.background = BackgroundLearner(self.learner, self.batch_size, test=test, on_update=self._on_background,
@@ -240,17 +244,20 @@ class Annotator(anywidget.AnyWidget):
         return [int(item["position"]) for item in self.items]
 
     # ---- actions (also callable from Python) --------------------------------------------
-    def label(self, position: int, value: Any) -> None:
+    def label(self, position: int, value: Any, *, duration_ms: float | None = None) -> None:
         """Label ``position`` (class name or id, list of names for multi-label, tag list for
-        NER). Anything else raises :class:`~labelwise.errors.DataError` and stores nothing."""
+        NER). Anything else raises :class:`~labelwise.errors.DataError` and stores nothing.
+        ``duration_ms``: how long the decision took (the front end sends it)."""
         position = self._check_position(position)
         value = self._validate(position, value)
-        self.store.record_label(position, value, iteration=self.iteration)
+        self.store.record_label(position, value, iteration=self.iteration, annotator=self.annotator,
+                                duration_ms=duration_ms)
         self._after_decision(position)
 
-    def skip(self, position: int) -> None:
+    def skip(self, position: int, *, duration_ms: float | None = None) -> None:
         position = self._check_position(position)
-        self.store.record_skip(position, iteration=self.iteration)
+        self.store.record_skip(position, iteration=self.iteration, annotator=self.annotator,
+                               duration_ms=duration_ms)
         self._after_decision(position)
 
     def undo(self) -> int | None:
@@ -259,7 +266,7 @@ class Annotator(anywidget.AnyWidget):
             self.status = "nothing to undo in this batch"
             return None
         position = self._batch_decisions[-1]
-        self.store.record_undo(position, iteration=self.iteration)
+        self.store.record_undo(position, iteration=self.iteration, annotator=self.annotator)
         self._batch_decisions.pop()
         with self._screen_lock:
             self._on_decided(position)
@@ -372,9 +379,9 @@ class Annotator(anywidget.AnyWidget):
         kind = content.get("type")
         try:
             if kind == "label":
-                self.label(content["position"], content["value"])
+                self.label(content["position"], content["value"], duration_ms=content.get("duration_ms"))
             elif kind == "skip":
-                self.skip(content["position"])
+                self.skip(content["position"], duration_ms=content.get("duration_ms"))
             elif kind == "undo":
                 self.undo()
             elif kind == "next":
