@@ -94,6 +94,10 @@ class TfidfLogisticRegression(LabelwiseModel):
                         leave=False, mininterval=1.0)
             blocks.append(vectorizer.fit_transform(rows))
         matrix = sp.csr_matrix(sp.hstack(blocks, format="csr"), dtype=np.float32)
+        # transform() returns sorted column indices; sorting the cache too makes a cached row
+        # and a freshly transformed one give the same floats (a worker without the cache, or
+        # a test text, scores bit for bit as the pool row does).
+        matrix.sort_indices()
         return union, matrix
 
     def features(self, dataset: Any) -> sp.csr_matrix:
