@@ -118,6 +118,19 @@ class ModelOutputs:
         array = self._arrays[kind]
         return array[positions]
 
+    def stored(self, kind: str) -> Any:
+        """The whole ``(n_pool, ...)`` array of ``kind`` as a read-only view (no copy),
+        computing missing rows first; strategies score it in place instead of gathering
+        candidate rows. Sparse or per-row object outputs are returned as ``get`` would."""
+        if kind not in self._complete:
+            self.get(kind, np.arange(self.n_pool))
+        array = self._arrays[kind]
+        if not isinstance(array, np.ndarray) or array.dtype == object:
+            return self.get(kind)
+        view = array.view()
+        view.flags.writeable = False
+        return view
+
     def is_computed(self, kind: str, positions: Sequence[int] | np.ndarray) -> np.ndarray:
         if kind not in self._computed:
             return np.zeros(len(positions), dtype=bool)

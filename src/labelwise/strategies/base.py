@@ -234,6 +234,9 @@ def _first_non_finite(values: Any, allow_minus_infinity: bool = False) -> tuple[
     return row, float(entries[np.atleast_1d(bad[row])][0])
 
 
+_STORED: Any = object()  # CheckedOutputs.get's marker for "the stored array, uncopied"
+
+
 class CheckedOutputs:
     """The view of :class:`~labelwise.outputs.ModelOutputs` a strategy selects from: every
     array it reads is checked once, where it is read, so no strategy can choose a NaN row
@@ -247,8 +250,18 @@ class CheckedOutputs:
         self.strategy = strategy
         self.multi_label = multi_label
 
+    def stored(self, kind: str) -> Any:
+        """The whole stored array of ``kind`` (read-only, no copy), checked like ``get``."""
+        return self.get(kind, _STORED)
+
     def get(self, kind: str, positions: Sequence[int] | np.ndarray | None = None) -> Any:
-        values = self.outputs.get(kind, positions)
+        if positions is _STORED:
+            stored = getattr(self.outputs, "stored", None)
+            if not callable(stored):
+                return None
+            values, positions = stored(kind), None
+        else:
+            values = self.outputs.get(kind, positions)
         bad = _first_non_finite(values, allow_minus_infinity=kind in LOG_PROBABILITY_KINDS)
         if bad is not None:
             row, value = bad
@@ -373,8 +386,18 @@ def top_k(scores: np.ndarray, k: int, rng: np.random.Generator | None = None) ->
     m = scores.shape[0]
     if k >= m:
         return _best_first(np.arange(m), scores, rng)
+    shortlist = _block_shortlist(scores, k)
+    if shortlist is not None and len(shortlist) < m:  # all scores >= the k-th largest, in order
+        return shortlist[_top_k_partition(scores[shortlist], k, rng)]
+    return _top_k_partition(scores, k, rng)
+
+
+def _top_k_partition(scores: np.ndarray, k: int, rng: np.random.Generator | None) -> np.ndarray:
+    m = scores.shape[0]
+    if k >= m:
+        return _best_first(np.arange(m), scores, rng)
     # Partition so the k largest come last; resolve ties at the boundary.
-    part = np.argpartition(scores, m - k)[m - k :]
+    part = np.sort(np.argpartition(scores, m - k)[m - k :])  # position order: ties drawn alike
     threshold = scores[part].min()
     if np.count_nonzero(scores >= threshold) == k:  # no tie crosses the boundary
         return _best_first(part, scores, rng)
@@ -383,6 +406,30 @@ def top_k(scores: np.ndarray, k: int, rng: np.random.Generator | None = None) ->
     needed = k - len(above)
     tied = tied[:needed] if rng is None else rng.choice(tied, needed, replace=False)
     return _best_first(np.concatenate([above, tied]), scores, rng)
+
+
+#: rows per block of the two-pass top k (block maxima, then the best blocks' rows).
+TOP_K_BLOCK = 64
+
+
+def _block_shortlist(scores: np.ndarray, k: int) -> np.ndarray | None:
+    """Increasing positions of every score in the blocks whose maximum is at least the
+    k-th largest block maximum: a superset of all scores >= the k-th largest score (k
+    blocks hold k scores >= that threshold), found in one pass over block maxima. None when
+    it would not be much shorter than ``scores``."""
+    block = TOP_K_BLOCK
+    m = scores.shape[0]
+    n_blocks = m // block
+    if n_blocks < 8 * k or scores.dtype.kind != "f":
+        return None
+    maxima = scores[: n_blocks * block].reshape(n_blocks, block).max(axis=1)
+    threshold = np.partition(maxima, n_blocks - k)[n_blocks - k]
+    if np.isnan(threshold):
+        return None
+    best = np.flatnonzero(maxima >= threshold)
+    rows = (best[:, None] * block + np.arange(block)).reshape(-1)
+    tail = np.arange(n_blocks * block, m)
+    return np.concatenate([rows, tail]) if len(tail) else rows
 
 
 def _best_first(chosen: np.ndarray, scores: np.ndarray, rng: np.random.Generator | None) -> np.ndarray:

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 from scipy.special import xlogy
 
+from labelwise.strategies import _rowwise as rowwise
 from labelwise.strategies import scores as heuristics
 from labelwise.strategies.base import QueryContext, QueryStrategy, ScoringStrategy, Selection
 from labelwise.strategies.registry import register_strategy
@@ -31,6 +32,12 @@ class BALD(ScoringStrategy):
 
     requires = ("mc_probabilities",)
     supports_multi_label = False
+
+    def _select(self, outputs: Any, k: int, context: QueryContext) -> Selection:
+        stored = rowwise.stored_rows(outputs, "mc_probabilities", context)  # no copy of the candidates
+        if stored is None:
+            return super()._select(outputs, k, context)
+        return rowwise.select_from_pool_scores(self.name, heuristics.bald(stored), k, context)
 
     def score(self, outputs: Any, context: QueryContext) -> np.ndarray:
         return heuristics.bald(outputs.get("mc_probabilities", context.candidate_indices))

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 
+from labelwise.strategies import _rowwise as rowwise
 from labelwise.strategies import scores as heuristics
 from labelwise.strategies.base import (
     MULTI_LABEL_CHECK_ROWS,
@@ -51,11 +52,21 @@ class _ProbabilityStrategy(ScoringStrategy):
     def __init__(self, multi_label: bool | None = None) -> None:
         self.multi_label = multi_label
 
+    def _select(self, outputs: Any, k: int, context: QueryContext) -> Selection:
+        # Candidates that are most of the pool: score the stored array where it lies and
+        # mask the rest, instead of copying every candidate row out of the outputs.
+        stored = rowwise.stored_rows(outputs, "probabilities", context)
+        if stored is None:
+            return super()._select(outputs, k, context)
+        return rowwise.select_from_pool_scores(self.name, self._score_rows(outputs, context, stored), k, context)
+
     def score(self, outputs: Any, context: QueryContext) -> np.ndarray:
-        probabilities = outputs.get("probabilities", context.candidate_indices)
+        return self._score_rows(outputs, context, outputs.get("probabilities", context.candidate_indices))
+
+    def _score_rows(self, outputs: Any, context: QueryContext, probabilities: np.ndarray) -> np.ndarray:
         if self._is_multi_label(outputs, context, probabilities):
-            per_label = self.score_binary(np.asarray(probabilities, dtype=np.float32))
-            return per_label.max(axis=1) if self.multi_label_reduction == "max" else per_label.mean(axis=1)
+            kernel = rowwise.binary_kernel(self.binary_kernel, self.multi_label_reduction)
+            return rowwise.map_rows(probabilities, kernel)
         return self.score_probabilities(probabilities)
 
     def _is_multi_label(self, outputs: Any, context: QueryContext, probabilities: np.ndarray) -> bool:
@@ -69,6 +80,14 @@ class _ProbabilityStrategy(ScoringStrategy):
 
     def score_binary(self, probabilities: np.ndarray) -> np.ndarray:
         """Per-label scores for ``(n, L)`` independent label probabilities."""
+        p = rowwise.as_float(probabilities)
+        out = np.empty_like(p)
+        self.binary_kernel(p, out)
+        return out
+
+    @staticmethod
+    def binary_kernel(probabilities: np.ndarray, out: np.ndarray) -> None:
+        """Per-label scores of independent label probabilities, written into ``out``."""
         raise NotImplementedError
 
 
@@ -80,8 +99,7 @@ class LeastConfidence(_ProbabilityStrategy):
     def score_probabilities(self, probabilities: np.ndarray) -> np.ndarray:
         return heuristics.least_confidence(probabilities)
 
-    def score_binary(self, probabilities: np.ndarray) -> np.ndarray:
-        return 1.0 - np.maximum(probabilities, 1.0 - probabilities)
+    binary_kernel = staticmethod(rowwise.binary_least_confidence)
 
 
 @register_strategy("entropy", "max_entropy", "prediction_entropy")
@@ -92,8 +110,7 @@ class Entropy(_ProbabilityStrategy):
     def score_probabilities(self, probabilities: np.ndarray) -> np.ndarray:
         return heuristics.entropy(probabilities)
 
-    def score_binary(self, probabilities: np.ndarray) -> np.ndarray:
-        return heuristics.binary_entropy(probabilities)
+    binary_kernel = staticmethod(rowwise.binary_entropy)
 
 
 @register_strategy("breaking_ties", "margin", "bt", "smallest_margin")
@@ -105,8 +122,7 @@ class BreakingTies(_ProbabilityStrategy):
     def score_probabilities(self, probabilities: np.ndarray) -> np.ndarray:
         return heuristics.margin(probabilities)
 
-    def score_binary(self, probabilities: np.ndarray) -> np.ndarray:
-        return -np.abs(2.0 * probabilities - 1.0)
+    binary_kernel = staticmethod(rowwise.binary_margin)
 
 
 __all__ = ["MULTI_LABEL_CHECK_ROWS", "BreakingTies", "Entropy", "LeastConfidence", "RandomSampling", "Selection"]

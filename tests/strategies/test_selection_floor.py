@@ -1,0 +1,133 @@
+"""Selection at the floor (#22): scoring the stored pool array in place picks exactly what
+scoring a gathered copy of the candidate rows picks; the two-pass top k equals a plain
+one; k-means and Coreset against plain references."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from labelwise.outputs import ModelOutputs
+from labelwise.strategies import QueryContext, get_strategy
+from labelwise.strategies import _rowwise as rowwise
+from labelwise.strategies.base import top_k
+
+UNCERTAINTY = ["least_confidence", "entropy", "breaking_ties"]
+
+
+class _GatherOnly:
+    """ModelOutputs without ``stored``: strategies must gather the candidate rows."""
+
+    def __init__(self, outputs: ModelOutputs) -> None:
+        self._outputs = outputs
+
+    def get(self, kind, positions=None):
+        return self._outputs.get(kind, positions)
+
+    def require(self, kinds, who="x"):
+        self._outputs.require(kinds, who)
+
+
+def _probabilities(rng, n, n_classes, quantised):
+    p = rng.random((n, n_classes)).astype(np.float32)
+    if quantised:  # few distinct values: many exact ties in every score
+        p = np.round(p * 3) + 1
+    return (p / p.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+def _both(name, arrays, labeled, k, seed, **params):
+    outputs = ModelOutputs.from_arrays(**arrays)
+    n = len(next(iter(arrays.values())))
+    picks = []
+    for source in (outputs, _GatherOnly(outputs)):
+        context = QueryContext.build(n, labeled, random_state=seed)
+        picks.append(get_strategy(name, **params).select(source, k, context))
+    return picks
+
+
+@pytest.mark.parametrize("name", UNCERTAINTY)
+@pytest.mark.parametrize("quantised", [False, True])
+@pytest.mark.parametrize("n_classes", [2, 4, 20])
+def test_in_place_scoring_picks_exactly_what_gathering_picks(name, quantised, n_classes):
+    rng = np.random.default_rng(n_classes + 7 * quantised)
+    n = 30_000  # above the two-pass top-k threshold for k = 50
+    arrays = {"probabilities": _probabilities(rng, n, n_classes, quantised)}
+    labeled = rng.choice(n, 700, replace=False)
+    for k in (1, 50, 400):
+        in_place, gathered = _both(name, arrays, labeled, k, seed=3)
+        np.testing.assert_array_equal(in_place.indices, gathered.indices)
+        np.testing.assert_array_equal(in_place.scores, gathered.scores)
+        np.testing.assert_array_equal(in_place.candidate_scores, gathered.candidate_scores)
+        assert not np.isin(in_place.indices, labeled).any()
+
+
+@pytest.mark.parametrize("name", UNCERTAINTY)
+def test_multi_label_in_place_equals_gather(name):
+    rng = np.random.default_rng(5)
+    arrays = {"probabilities": np.round(rng.random((20_000, 6)).astype(np.float32) * 4) / 4}
+    labeled = rng.choice(20_000, 300, replace=False)
+    in_place, gathered = _both(name, arrays, labeled, 60, seed=1, multi_label=True)
+    np.testing.assert_array_equal(in_place.indices, gathered.indices)
+    np.testing.assert_array_equal(in_place.candidate_scores, gathered.candidate_scores)
+
+
+@pytest.mark.parametrize("quantised", [False, True])
+def test_bald_in_place_equals_gather(quantised):
+    rng = np.random.default_rng(11)
+    mc = rng.random((20_000, 5, 3)).astype(np.float32)
+    if quantised:
+        mc = np.round(mc * 2) + 1
+    mc = (mc / mc.sum(axis=2, keepdims=True)).astype(np.float32)
+    labeled = rng.choice(20_000, 500, replace=False)
+    in_place, gathered = _both("bald", {"mc_probabilities": mc}, labeled, 80, seed=2)
+    np.testing.assert_array_equal(in_place.indices, gathered.indices)
+    np.testing.assert_array_equal(in_place.candidate_scores, gathered.candidate_scores)
+
+
+def test_in_place_path_is_taken_and_never_writes_the_stored_array():
+    rng = np.random.default_rng(0)
+    probabilities = _probabilities(rng, 5000, 4, False)
+    outputs = ModelOutputs.from_arrays(probabilities=probabilities.copy())
+    context = QueryContext.build(5000, np.arange(10), random_state=0)
+    stored = outputs.stored("probabilities")
+    assert not stored.flags.writeable
+    assert np.shares_memory(stored, outputs.get("probabilities", None)) is False  # get copies
+    assert rowwise.stored_rows(outputs, "probabilities", context) is not None
+    get_strategy("entropy").select(outputs, 20, context)
+    np.testing.assert_array_equal(outputs.stored("probabilities"), probabilities)
+
+
+def test_unordered_or_few_candidates_fall_back_to_gathering():
+    outputs = ModelOutputs.from_arrays(probabilities=np.full((100, 2), 0.5, dtype=np.float32))
+    few = QueryContext.build(100, [], candidate_indices=np.arange(10), random_state=0)
+    unordered = QueryContext.build(100, [], candidate_indices=np.arange(100)[::-1].copy(), random_state=0)
+    assert rowwise.stored_rows(outputs, "probabilities", few) is None
+    assert rowwise.stored_rows(outputs, "probabilities", unordered) is None
+
+
+def _plain_top_k(scores, k, rng):
+    """base.top_k's contract written with a full sort of the candidates' positions."""
+    order = np.argsort(-scores, kind="stable")
+    threshold = scores[order[k - 1]]
+    above = np.flatnonzero(scores > threshold)
+    tied = np.flatnonzero(scores == threshold)
+    if len(above) + len(tied) == k:  # no tie crosses the boundary: the set, in position order
+        chosen = np.sort(np.concatenate([above, tied]))
+    else:  # the boundary group is drawn from
+        chosen = np.concatenate([above, rng.choice(tied, k - len(above), replace=False)])
+    values = scores[chosen]
+    ordered = np.sort(values)
+    tie_order = rng.permutation(len(chosen)) if (ordered[1:] == ordered[:-1]).any() else chosen
+    return chosen[np.lexsort((tie_order, -values))]
+
+
+@pytest.mark.parametrize("levels", [3, 50, None])
+def test_two_pass_top_k_equals_a_full_sort(levels):
+    rng = np.random.default_rng(4)
+    scores = rng.random(100_003).astype(np.float32)
+    if levels:
+        scores = np.floor(scores * levels)
+    scores[rng.choice(len(scores), 1000, replace=False)] = -np.inf
+    for k in (1, 10, 333):
+        np.testing.assert_array_equal(top_k(scores, k, np.random.default_rng(9)),
+                                      _plain_top_k(scores, k, np.random.default_rng(9)))
