@@ -112,6 +112,13 @@ CASES = {
     "TransformerSeq2Seq": (lambda paths, seed: models.TransformerSeq2Seq(
         paths["seq2seq"], max_source_length=16, max_target_length=4, num_beams=1, epochs=1,
         random_state=seed), _seq2seq),
+    "EmbeddingClassifier": (lambda paths, seed: models.EmbeddingClassifier(
+        paths["bert"], max_length=16, progress=False, random_state=seed), _classification),
+    "SklearnClassifier": (lambda paths, seed: models.SklearnClassifier(
+        features="embeddings", encoder=paths["bert"], max_length=16, progress=False, random_state=seed),
+        _classification),
+    "SetFitClassifier": (lambda paths, seed: models.SetFitClassifier(
+        paths["bert"], num_iterations=1, batch_size=8, max_length=16, random_state=seed), _classification),
     "MaskedLanguageModel": (lambda paths, seed: models.MaskedLanguageModel(
         paths["bert"], max_length=16, mlm_steps=2, batch_size=4, random_state=seed), _classification),
 }

@@ -17,6 +17,9 @@ _LAZY = {
     "BiLSTMCRFTagger": "labelwise.models.bilstm_crf",
     "TransformerSeq2Seq": "labelwise.models.hf_seq2seq",
     "MaskedLanguageModel": "labelwise.models.masked_lm",
+    "EmbeddingClassifier": "labelwise.models.embedding",
+    "SklearnClassifier": "labelwise.models.sklearn_estimator",
+    "SetFitClassifier": "labelwise.models.setfit_classifier",
 }
 
 

@@ -62,7 +62,7 @@ def declared_outputs(model: Any) -> tuple[str, ...] | None:
     that does not derive from :class:`labelwise.models.LabelwiseModel`."""
     from labelwise.models._estimator import LabelwiseModel
 
-    return tuple(type(model).provides) if isinstance(model, LabelwiseModel) else None
+    return tuple(model.provides) if isinstance(model, LabelwiseModel) else None  # per instance where declared so
 
 
 def model_can_produce(model: Any, name: str, options: dict[str, Any] | None = None) -> bool:
