@@ -48,12 +48,25 @@ function render({ model, el }) {
   const header = h("div", { class: "lw-header" });
   const progress = h("span", { class: "lw-progress" });
   const status = h("div", { class: "lw-status", role: "status" });
+  // The stopping criterion's verdict after each retraining: a visible "you may stop" signal.
+  const stopSignal = h("div", { class: "lw-stop", role: "status", "aria-live": "polite" });
   const undoButton = h("button", { class: "lw-undo", title: "Undo (u)", onclick: () => send({ type: "undo" }) }, "Undo (u)");
   const nextButton = h("button", { class: "lw-next", title: "Next iteration (n)", onclick: () => next() }, "Next iteration (n)");
   header.append(progress, undoButton, nextButton);
   const toolbar = h("div", { class: "lw-toolbar" });
   const list = h("div", { class: "lw-items" });
-  root.append(header, status, toolbar, list);
+  root.append(header, status, stopSignal, toolbar, list);
+
+  function renderStop() {
+    const signal = model.get("stop_signal") || {};
+    stopSignal.hidden = !signal.reason;
+    stopSignal.classList.toggle("lw-may-stop", Boolean(signal.stop));
+    // Inline so the signal stands out without a stylesheet: green when labelling may stop.
+    stopSignal.style.cssText = signal.stop
+      ? "padding:4px 6px;margin:2px 0;color:#0b5d1e;background:#e6f4ea;border:1px solid #34a853;border-radius:3px;font-weight:600"
+      : "padding:2px 4px;color:#666;font-size:11px";
+    stopSignal.textContent = signal.stop ? `✓ You may stop labelling: ${signal.reason}` : `Keep labelling: ${signal.reason || ""}`;
+  }
 
   function items() {
     return state.optimistic || model.get("items") || [];
@@ -235,7 +248,9 @@ function render({ model, el }) {
   model.on("change:progress", renderHeader);
   model.on("change:status", renderHeader);
   model.on("change:error", renderHeader);
+  model.on("change:stop_signal", renderStop);
   renderHeader();
+  renderStop();
   renderToolbar();
   renderItems();
   root.focus({ preventScroll: true });

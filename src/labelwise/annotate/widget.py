@@ -16,7 +16,7 @@ import traitlets
 from labelwise.annotate.background import BackgroundLearner
 from labelwise.annotate.store import AnnotationStore
 from labelwise.data.datasets import ClassificationDataset, TaggingDataset
-from labelwise.errors import DataError
+from labelwise.errors import DataError, LabelwiseError
 from labelwise.loop import ActiveLearner
 
 if TYPE_CHECKING:
@@ -87,6 +87,9 @@ class Annotator(anywidget.AnyWidget):
         random_state: seed for the learner.
         annotator: the id of the person annotating (e.g. ``"alice"``), stored with each
             decision beside the time it took (``duration_ms``); ``None`` stores no id.
+        stopping: a stopping criterion (a name such as ``"stabilizing_predictions"``, an
+            instance or a config spec); after each retraining the widget shows whether you
+            may stop labelling, and why (``stop_signal``).
     """
 
     _esm = _HERE / "widget.js"
@@ -101,11 +104,13 @@ class Annotator(anywidget.AnyWidget):
     progress = traitlets.Dict().tag(sync=True)
     status = traitlets.Unicode("").tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
+    #: the stopping criterion's last decision: {"stop": bool, "reason": str}; empty without one
+    stop_signal = traitlets.Dict().tag(sync=True)
 
     def __init__(self, dataset: ClassificationDataset | TaggingDataset, model: Any, strategy: Any = "random",
                  store: str | os.PathLike | AnnotationStore = "annotations.jsonl", batch_size: int = 10,
                  test: Any = None, random_state: Any = 0, annotator: str | None = None,
-                 **kwargs: Any) -> None:
+                 stopping: Any = None, **kwargs: Any) -> None:
         if not isinstance(dataset, (ClassificationDataset, TaggingDataset)):
             raise DataError(f"Annotator supports classification and tagging datasets, got {type(dataset).__name__}.",
                             fix="pass a ClassificationDataset or TaggingDataset.")
@@ -122,7 +127,7 @@ class Annotator(anywidget.AnyWidget):
         self.batch_size = int(batch_size)
         self.annotator = annotator
         self.store = store if isinstance(store, AnnotationStore) else AnnotationStore(store)
-        self.learner = ActiveLearner(model, dataset, strategy, random_state=random_state)
+        self.learner = ActiveLearner(model, dataset, strategy, random_state=random_state, stopping=stopping)
         self.background = BackgroundLearner(self.learner, self.batch_size, test=test, on_update=self._on_background,
                                             exclude=_Excluded(self.store))
         self._batch_decisions: list[int] = []
@@ -357,9 +362,25 @@ class Annotator(anywidget.AnyWidget):
         queue = self.background.peek(len(self.dataset), self._excluded(current))
         self.store.write_snapshot(queue=queue, iteration=self.iteration, current=current)
 
+    def _update_stop_signal(self, background: BackgroundLearner) -> None:
+        """Ask the stopping criterion about the model just trained (worker thread)."""
+        if self.learner.stopping is None or background.error is not None:
+            return
+        score = None
+        if background.test_scores:
+            values = [v for k, v in background.test_scores.items() if k in ("accuracy", "f1")]
+            score = float(values[0]) if values and values[0] is not None and not math.isnan(values[0]) else None
+        try:
+            decision = self.learner.should_stop(held_out_score=score)
+        except LabelwiseError as error:
+            self.stop_signal = {"stop": False, "reason": f"stopping criterion failed: {error}"}
+            return
+        self.stop_signal = {"stop": bool(decision.stop), "reason": decision.reason}
+
     def _on_background(self, background: BackgroundLearner) -> None:
         # Runs on the worker thread: refresh what is on screen with the new ranking and
         # suggestions, and save the learner with the snapshot.
+        self._update_stop_signal(background)
         with self._screen_lock:
             current = self.current_positions
             self.items = [self._item(p) for p in current]
