@@ -61,6 +61,9 @@ class ActiveLearner:
             the pool (UPS).
         output_options: options for output producers (e.g. ``{"mc_samples": 10}``).
         retrain: retrain the model after each ``teach``.
+        cluster: a ``dask.distributed.Client``, a scheduler address or a cluster object: pool
+            inference and scoring then run on its workers (see ``docs/distributed.md``); the
+            same seed gives the same selection as one process.
         stopping: a stopping criterion for :meth:`should_stop`: a name, an instance, or a
             config spec read by :func:`~labelwise.stopping.stopping_from_config`.
         stop_set: the fixed rows the agreement criteria predict after each retraining:
@@ -79,6 +82,7 @@ class ActiveLearner:
         subsampler: Any = None,
         output_options: Mapping[str, Any] | None = None,
         retrain: bool = True,
+        cluster: Any = None,
         stopping: Any = None,
         stop_set: int | Any = None,
     ) -> None:
@@ -91,6 +95,8 @@ class ActiveLearner:
         self.subsampler = subsampler
         self.output_options = dict(output_options or {})
         self.retrain = retrain
+        self.cluster = cluster
+        self._cluster_scorer: Any = None
         self.rng = check_random_state(random_state)
         self._labels: dict[int, Any] = {}
         self._pending: dict[int, None] = {}
@@ -194,7 +200,11 @@ class ActiveLearner:
         self._prepare_delegates(strategy)
         outputs = self._outputs(expected=_required_kinds(strategy))
         context = self._context(candidates)
-        if unit == "tokens":
+        if self.cluster is not None:
+            from labelwise.distributed.learner_bridge import cluster_select
+
+            selection, outputs = cluster_select(self, strategy, outputs, int(k), context, unit)
+        elif unit == "tokens":
             selection = self._select_tokens(strategy, outputs, int(k), context)
         else:
             selection = strategy.select(outputs, k, context)
