@@ -161,7 +161,7 @@ def train(
                     loss = batch_loss(rows)
                 loss = loss.float()
                 if not torch.isfinite(loss):
-                    raise DataError(f"{config.description}: the loss became {float(loss)} at step {step}; "
+                    raise DataError(f"{config.description}: the loss became {float(loss.detach())} at step {step}; "
                                     "lower learning_rate or check the labels.")
                 optimizer.zero_grad(set_to_none=True)
                 if scaler is not None:
