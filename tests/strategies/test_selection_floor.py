@@ -131,3 +131,57 @@ def test_two_pass_top_k_equals_a_full_sort(levels):
     for k in (1, 10, 333):
         np.testing.assert_array_equal(top_k(scores, k, np.random.default_rng(9)),
                                       _plain_top_k(scores, k, np.random.default_rng(9)))
+
+
+def test_kmeans_inertia_is_within_one_percent_of_scikit_learn_on_blobs():
+    from sklearn.cluster import KMeans
+    from sklearn.datasets import make_blobs
+
+    from labelwise.strategies._geometry import kmeans
+
+    points, _ = make_blobs(n_samples=6000, centers=40, n_features=16, cluster_std=2.0, random_state=0)
+    points = points.astype(np.float32)
+    labels, centres = kmeans(points, 40, seed=0)
+    ours = float(((points - centres[labels]) ** 2).sum())
+    theirs = KMeans(40, n_init=1, random_state=0).fit(points).inertia_
+    assert ours <= 1.01 * theirs
+    assert len(np.unique(labels)) == 40
+
+
+def test_kmeans_never_switches_to_minibatch_unless_asked(monkeypatch):
+    import sklearn.cluster
+
+    from labelwise.strategies._geometry import kmeans
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("mini-batch k-means was not asked for")
+
+    monkeypatch.setattr(sklearn.cluster, "MiniBatchKMeans", refuse)
+    points = np.random.default_rng(0).standard_normal((30_000, 4)).astype(np.float32)
+    labels, centres = kmeans(points, 5, seed=1)
+    assert centres.shape == (5, 4) and labels.shape == (30_000,)
+
+
+def _plain_coreset(points, labeled, k):
+    """Greedy k-center as in Sener & Savarese: distances recomputed from scratch, float64."""
+    points = points.astype(np.float64)
+    centres = list(labeled)
+    candidates = [i for i in range(len(points)) if i not in set(labeled)]
+    chosen = []
+    for _ in range(k):
+        reference = points[centres]
+        nearest = ((points[candidates][:, None, :] - reference[None, :, :]) ** 2).sum(axis=2).min(axis=1)
+        pick = candidates[int(np.argmax(nearest))]
+        chosen.append(pick)
+        centres.append(pick)
+        candidates.remove(pick)
+    return chosen
+
+
+def test_coreset_picks_equal_a_plain_greedy_k_center():
+    rng = np.random.default_rng(3)
+    points = rng.standard_normal((600, 8)).astype(np.float32)
+    labeled = rng.choice(600, 20, replace=False).tolist()
+    outputs = ModelOutputs.from_arrays(embeddings=points)
+    selection = get_strategy("coreset").select(outputs, 25, QueryContext.build(600, labeled, random_state=0))
+    assert selection.indices.tolist() == _plain_coreset(points, labeled, 25)

@@ -50,18 +50,25 @@ class ClassificationDataset:
             ``(n, n_labels)`` 0/1 indicators for multi-label data; ``None`` when no row is
             labeled.
         label_names: the class names; ``labels`` index into them.
-        multi_label: whether each row may carry several labels.
+        multi_label: whether each row may carry several labels. The dataset declares it
+            (the loaders set it when the labels are lists); when not given it is True for
+            an ``(n, n_labels)`` indicator matrix and False otherwise, never guessed from
+            predicted probabilities. Strategies read it through ``QueryContext.multi_label``.
     """
 
     texts: tuple[str, ...]
     labels: np.ndarray | None
     label_names: tuple[str, ...]
-    multi_label: bool = False
+    multi_label: bool | None = None
     task: ClassVar[str] = "classification"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "texts", tuple(self.texts))
         object.__setattr__(self, "label_names", tuple(self.label_names))
+        if self.multi_label is None:  # an indicator matrix declares multi-label by its shape
+            declared = self.labels is not None and np.ndim(self.labels) == 2
+            object.__setattr__(self, "multi_label", declared)
+        object.__setattr__(self, "multi_label", bool(self.multi_label))
         if self.labels is not None:
             labels = np.asarray(self.labels)
             if self.multi_label:

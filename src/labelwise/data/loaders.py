@@ -152,7 +152,7 @@ def load_classification(
     text_column: str = "text",
     label_column: str | None = "label",
     label_names: Sequence[str] | None = None,
-    multi_label: bool = False,
+    multi_label: bool | None = None,
     label_separator: str = ",",
     split: str | None = None,
     encoding: str = "utf-8",
@@ -170,7 +170,10 @@ def load_classification(
         label_names: the allowed labels in order; a label outside them is an error. When
             omitted, the sorted set of labels found.
         multi_label: each row carries a list of labels (a JSON list, or a string split on
-            ``label_separator``).
+            ``label_separator``). When omitted (None), the data declare it: labels that are
+            lists (JSON arrays, a Hugging Face ``Sequence`` feature) load as multi-label;
+            scalar labels load as single-label (a string is never split unless
+            ``multi_label=True``).
     """
     source = _materialise(source, split)
     if not _is_pandas(source) and not _is_hf_dataset(source) and Path(source).is_dir():
@@ -187,9 +190,13 @@ def load_classification(
             value = _require_column(record, label_column, name, line, "label_column")
             if hf_names is not None and isinstance(value, (int, np.integer)):
                 value = hf_names[int(value)]
+            elif hf_names is not None and isinstance(value, (list, tuple)):
+                value = [hf_names[int(v)] if isinstance(v, (int, np.integer)) else v for v in value]
             raw_labels.append(value)
     if not texts:
         raise DataError("no rows found.", path=name, fix="the file must hold at least one example.")
+    if multi_label is None:
+        multi_label = any(isinstance(value, (list, tuple, set, np.ndarray)) for value in raw_labels)
     if label_column is None:
         return ClassificationDataset(texts, None, tuple(label_names or ()), multi_label)
     return _build_labels(texts, raw_labels, lines, name, label_names, multi_label, label_separator)
@@ -199,6 +206,9 @@ def _hf_label_names(source: Any, label_column: str | None) -> list[str] | None:
     if not _is_hf_dataset(source) or label_column is None:
         return None
     feature = source.features.get(label_column)
+    feature = getattr(feature, "feature", feature)  # Sequence(ClassLabel): a multi-label column
+    if isinstance(feature, list) and len(feature) == 1:  # [ClassLabel] (datasets >= 3 List form)
+        feature = feature[0]
     return list(feature.names) if hasattr(feature, "names") else None
 
 
@@ -227,6 +237,9 @@ def _build_labels(
         for value, line in zip(raw_labels, lines, strict=True):
             if value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == "":
                 raise DataError("the label is empty.", path=name, line=line, fix="label the row or remove it.")
+            if isinstance(value, (list, tuple, set, np.ndarray)):
+                raise DataError(f"the label is a list ({list(value)!r}) but multi_label=False.", path=name,
+                                line=line, fix="load with multi_label=True (or leave it unset).")
             label_sets.append([str(value).strip()])
         found = sorted({labels[0] for labels in label_sets})
     names = tuple(label_names) if label_names is not None else tuple(found)

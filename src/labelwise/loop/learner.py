@@ -280,13 +280,15 @@ class ActiveLearner:
     def _context(self, candidates: np.ndarray) -> QueryContext:
         labeled = self.labeled_indices
         labels: Any = self.labels_of(labeled)
-        n_classes = None
+        n_classes = multi_label = None
         if isinstance(self.pool, ClassificationDataset):
-            labels = np.asarray(labels, dtype=np.int64) if labels else np.empty(0, dtype=np.int64)
-            n_classes = self.pool.n_classes
+            n_classes, multi_label = self.pool.n_classes, self.pool.multi_label  # declared by the data
+            empty = np.empty((0, n_classes) if multi_label else 0, dtype=np.int64)
+            labels = np.asarray(labels, dtype=np.int64) if len(labels) else empty
         token_counts = self.pool.token_counts if isinstance(self.pool, TaggingDataset) else None
         return QueryContext(self.n_pool, labeled, candidates, self.rng, labels=labels,
-                            iteration=self.iteration, token_counts=token_counts, n_classes=n_classes)
+                            iteration=self.iteration, token_counts=token_counts, n_classes=n_classes,
+                            multi_label=multi_label)
 
     # ---- teaching ----------------------------------------------------------------------
     def teach(self, indices: Sequence[int] | np.ndarray, labels: Sequence[Any], *, retrain: bool | None = None) -> None:

@@ -22,6 +22,7 @@ from labelwise.strategies import (  # noqa: E402, F401  isort: skip
     diversity,
     gradient,
     hybrid,
+    multi_label,
     seals,
     seq2seq,
     tagging,

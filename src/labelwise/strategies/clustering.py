@@ -13,7 +13,6 @@ from labelwise._random import derive_seed
 from labelwise.errors import NotFittedError
 from labelwise.strategies import scores as heuristics
 from labelwise.strategies._geometry import (
-    MINIBATCH_ABOVE,
     blocks,
     kmeans,
     l2_normalise,
@@ -172,8 +171,10 @@ class BertKM(QueryStrategy):
     with another cold-start strategy, e.g. ``{0: "random", 1: "bert_km"}``) instead of the
     model's bare "call fit() first".
 
-    Pools above ``minibatch_above`` candidates are clustered with mini-batch k-means
-    (Sculley 2010), more than ten times faster at 100k rows for an inertia within about 1 %.
+    k-means is full Lloyd in float32 (blockwise GEMM distances, k-means++ seeding on a
+    sample, early stop), within 1 % of scikit-learn's inertia and several times faster.
+    ``minibatch_above``: an explicit choice of mini-batch k-means (Sculley 2010) above that
+    many candidates (None, the default: never).
 
     Scores: the negative distance of each row to its centroid (representative rows score
     higher).
@@ -187,7 +188,7 @@ class BertKM(QueryStrategy):
     cold_start = True
     tasks = EMBEDDING_TASKS
 
-    def __init__(self, n_init: int = 1, max_iter: int = 100, minibatch_above: int = MINIBATCH_ABOVE) -> None:
+    def __init__(self, n_init: int = 1, max_iter: int = 100, minibatch_above: int | None = None) -> None:
         self.n_init = n_init
         self.max_iter = max_iter
         self.minibatch_above = minibatch_above
