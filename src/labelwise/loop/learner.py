@@ -101,6 +101,7 @@ class ActiveLearner:
         self._labels: dict[int, Any] = {}
         self._pending: dict[int, None] = {}
         self._pseudo: dict[int, tuple[Any, float]] = {}
+        self._weights: dict[int, float] = {}  # gold rows taught with a weight other than 1
         self.history: list[IterationRecord] = []
         self.previous_scores = np.full(len(pool), np.nan)
         self._prepared = False
@@ -291,16 +292,26 @@ class ActiveLearner:
                             multi_label=multi_label)
 
     # ---- teaching ----------------------------------------------------------------------
-    def teach(self, indices: Sequence[int] | np.ndarray, labels: Sequence[Any], *, retrain: bool | None = None) -> None:
+    def teach(self, indices: Sequence[int] | np.ndarray, labels: Sequence[Any], *, retrain: bool | None = None,
+              weights: Sequence[float] | np.ndarray | None = None) -> None:
         """Record labels for ``indices`` and (by default) retrain the model.
 
         Labels take the task's form: class ids or names (classification; indicator rows or
         lists of names for multi-label), tag sequences (tagging), target texts (seq2seq).
+        ``weights`` (one per row in [0, 1], e.g. the confidence of labels aggregated over
+        several annotators) reach the model as ``sample_weight`` when its ``fit`` accepts
+        that argument and are ignored otherwise; rows taught without weights weigh 1.
+        Weights are not saved by ``save``.
         """
         positions = np.asarray(indices, dtype=np.int64).reshape(-1)
         labels = list(labels)
         if len(labels) != len(positions):
             raise DataError(f"teach() got {len(positions)} positions but {len(labels)} labels.")
+        if weights is not None:
+            weights = np.asarray(weights, dtype=np.float64).reshape(-1)
+            if len(weights) != len(positions) or not np.isfinite(weights).all() or (weights < 0).any():
+                raise DataError(f"teach() got {len(weights)} weights for {len(positions)} positions; give one "
+                                "finite, non-negative weight per position (or none).")
         if len(set(positions.tolist())) != len(positions):
             raise DataError("teach() got the same position twice.")
         if positions.size and (positions.min() < 0 or positions.max() >= self.n_pool):
@@ -310,6 +321,9 @@ class ActiveLearner:
             self._labels[int(position)] = label
             self._pending.pop(int(position), None)
             self._pseudo.pop(int(position), None)  # a gold label replaces a pseudo-label
+            self._weights.pop(int(position), None)
+        if weights is not None:
+            self._weights.update((int(p), float(w)) for p, w in zip(positions, weights, strict=True) if w != 1.0)
         if retrain if retrain is not None else self.retrain:
             self.fit()
     def release(self, indices: Sequence[int] | np.ndarray) -> None:
@@ -452,7 +466,7 @@ class ActiveLearner:
         if hasattr(self.model, "random_state"):
             self.model.random_state = derive_seed(self.rng)
         started = time.perf_counter()
-        if self._pseudo:
+        if self._pseudo or self._weights:
             self._fit_with_pseudo()
         else:
             self.model.fit(self.labeled_dataset())
@@ -464,7 +478,8 @@ class ActiveLearner:
 
         positions = np.concatenate([self.labeled_indices, self.pseudo_indices])
         labels = self.labels_of(self.labeled_indices) + [label for label, _ in self._pseudo.values()]
-        weights = np.concatenate([np.ones(len(self._labels)), [w for _, w in self._pseudo.values()]])
+        gold_weights = [self._weights.get(int(p), 1.0) for p in self.labeled_indices]
+        weights = np.concatenate([gold_weights, [w for _, w in self._pseudo.values()]])
         subset = self.pool.subset(positions)
         dataset = subset.with_labels(np.asarray(labels)) if isinstance(subset, ClassificationDataset) \
             else subset.with_labels(labels)

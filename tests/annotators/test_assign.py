@@ -1,0 +1,82 @@
+"""Proactive assignment on constructed cases: cheap annotators for easy items, experts for
+hard ones, overlap while a reliability is unknown, budgets respected."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from labelwise.annotators import Annotator, assign, expected_accuracy, symmetric_confusion
+from labelwise.errors import ConfigError
+
+
+def _team(known: bool = True):
+    overlap = 0 if known else 50
+    return [Annotator("expert", cost_per_item=10, prior_accuracy=0.98, min_overlap=0),
+            Annotator("crowd", cost_per_item=1, prior_accuracy=0.75, min_overlap=overlap)]
+
+
+def test_expected_accuracy_matches_a_hand_computed_case():
+    # Uniform prior over 2 classes, one annotator of accuracy 0.8: the label is right 80 %.
+    prior = np.full((1, 2), 0.5)
+    assert expected_accuracy(prior, [symmetric_confusion(0.8, 2)])[0] == pytest.approx(0.8)
+    # Three such annotators, majority of three: 0.8^3 + 3 * 0.8^2 * 0.2 = 0.896.
+    three = [symmetric_confusion(0.8, 2)] * 3
+    assert expected_accuracy(prior, three)[0] == pytest.approx(0.896)
+    # Nobody: what the model knows.
+    assert expected_accuracy(np.array([[0.7, 0.3]]), [])[0] == pytest.approx(0.7)
+
+
+def test_cheap_annotators_get_easy_items_and_the_expert_hard_ones():
+    probabilities = np.array([[0.97, 0.01, 0.01, 0.01],   # easy: the model is nearly sure
+                              [0.25, 0.25, 0.25, 0.25]])  # hard: the model knows nothing
+    result = assign(_team(), probabilities, target=0.95, max_per_item=3)
+    assert result.plans[0] == (1,)          # one crowd label confirms the model
+    assert result.plans[1] == (0,)          # 3 crowd labels reach only ~0.90 < 0.95: the expert
+    assert result.by_annotator() == {"expert": [1], "crowd": [0]}
+    assert result.total_cost == pytest.approx(11)
+
+
+def test_several_cheap_labels_replace_the_expert_when_they_reach_the_target_for_less():
+    team = _team() + [Annotator("crowd-2", cost_per_item=1, prior_accuracy=0.9),
+                      Annotator("crowd-3", cost_per_item=1, prior_accuracy=0.9)]
+    result = assign(team, np.full((1, 4), 0.25), target=0.95, max_per_item=3)
+    assert 0 not in result.plans[0] and len(result.plans[0]) == 3
+    assert result.expected_accuracy[0] >= 0.95 and result.costs[0] == 3
+
+
+def test_an_unknown_annotator_overlaps_with_planned_items():
+    probabilities = np.tile([[0.25, 0.25, 0.25, 0.25]], (10, 1))
+    result = assign(_team(known=False), probabilities, target=0.95, explore=0.3)
+    crowd_items = [i for i, plan in enumerate(result.plans) if 1 in plan]
+    assert len(crowd_items) == 3
+    assert all(0 in result.plans[i] for i in crowd_items)  # always beside the expert
+    known = assign(_team(), probabilities, target=0.95, explore=0.3)
+    assert not any(1 in plan for plan in known.plans)
+
+
+def test_the_budget_is_never_exceeded_and_the_most_valuable_items_come_first():
+    probabilities = np.tile([[0.25, 0.25, 0.25, 0.25]], (5, 1))
+    values = np.array([0.1, 0.9, 0.5, 0.3, 0.2])
+    result = assign(_team(), probabilities, values=values, target=0.95, budget=21)
+    assert result.total_cost <= 21
+    assert result.plans[1] == (0,) and result.plans[2] == (0,)  # the two most valuable: the expert
+    assert result.plans[3] == (1,)  # one crowd label fits in what is left
+    assert result.plans[0] == () and result.plans[4] == ()
+
+
+def test_tagging_items_cost_per_token_and_average_over_tokens():
+    llm = Annotator("llm", kind="llm", cost_per_item=0.0, cost_per_token=0.01, prior_accuracy=0.9, min_overlap=0)
+    sentences = [np.full((3, 5), 0.2), np.full((7, 5), 0.2)]
+    result = assign([llm], sentences, target=0.5)
+    assert result.costs.tolist() == pytest.approx([0.03, 0.07])
+    assert result.expected_accuracy == pytest.approx([0.9, 0.9])
+
+
+def test_bad_arguments_raise_config_error():
+    with pytest.raises(ConfigError, match="target"):
+        assign(_team(), np.full((1, 2), 0.5), target=1.5)
+    with pytest.raises(ConfigError, match="unique"):
+        assign([Annotator("a"), Annotator("a")], np.full((1, 2), 0.5))
+    with pytest.raises(ConfigError, match="cost"):
+        Annotator("free", cost_per_item=0)
