@@ -112,32 +112,98 @@ def run_labelwise(strategy, arrays, k, labeled, unlabeled, n_classes):
     return lambda: query_strategy.select(outputs, k, context).indices
 
 
-def run_numpy(strategy, arrays, k, labeled, unlabeled, n_classes):
-    """The plain vectorised NumPy expression of the score plus argpartition (the floor)."""
-    p = arrays["probabilities"]
-    if strategy == "least_confidence":
-        return lambda: unlabeled[np.argpartition(p[unlabeled].max(axis=1), k)[:k]]
-    if strategy == "entropy":
-        def entropy():
-            q = p[unlabeled]
-            return unlabeled[np.argpartition((q * np.log(q + 1e-12)).sum(axis=1), k)[:k]]
-        return entropy
-    if strategy == "breaking_ties":
-        def margin():
-            q = np.partition(p[unlabeled], -2, axis=1)
-            return unlabeled[np.argpartition(q[:, -1] - q[:, -2], k)[:k]]
-        return margin
+ROWS = 32768
+
+
+def _blockwise(p, fn):
+    out = np.empty(len(p), dtype=p.dtype)
+    rows = max(1024, ROWS * 4 // p[0].size)
+    for s in range(0, len(p), rows):
+        fn(p[s:s + rows].reshape(min(rows, len(p) - s), -1), out[s:s + rows])
+    return out
+
+
+def lc_rows(b, o):  # max; the floor ranks the SMALLEST max first
+    np.copyto(o, b[:, 0])
+    for c in range(1, b.shape[1]):
+        np.maximum(o, b[:, c], out=o)
+
+
+def entropy_rows(b, o):  # sum p log p (most negative = most uncertain)
+    t = np.empty_like(o)
+    o.fill(0)
+    for c in range(b.shape[1]):
+        np.maximum(b[:, c], 1e-30, out=t)
+        np.log(t, out=t)
+        t *= b[:, c]
+        o += t
+
+
+def margin_rows(b, o):  # best - second (smallest first)
+    hi = np.maximum(b[:, 0], b[:, 1])
+    lo = np.minimum(b[:, 0], b[:, 1])
+    t = np.empty_like(hi)
+    for c in range(2, b.shape[1]):
+        np.minimum(hi, b[:, c], out=t)
+        np.maximum(lo, t, out=lo)
+        np.maximum(hi, b[:, c], out=hi)
+    np.subtract(hi, lo, out=o)
+
+
+def smallest_k(s, k, block=64):
+    n = len(s) // block * block
+    ext = s[:n].reshape(-1, block).min(axis=1)
+    if len(ext) <= 8 * k:
+        return np.argpartition(s, k)[:k]
+    best = np.argpartition(ext, k)[:k]
+    rows = (best[:, None] * block + np.arange(block)).ravel()
+    rows = np.concatenate([rows, np.arange(n, len(s))])
+    return rows[np.argpartition(s[rows], k)[:k]]
+
+
+def _strong_floor(strategy, arrays, labeled, k):
     if strategy == "bald":
         mc = arrays["mc_probabilities"]
+        n, T, C = mc.shape
+        def bald_rows(b, o):
+            b = b.reshape(len(b), T, C)
+            t = np.empty_like(o)
+            h = np.empty_like(o)
+            entropy_rows(b.reshape(len(b), -1), h)  # sum_t sum_c p log p
+            o.fill(0)
+            for c in range(C):
+                m = b[:, 0, c].copy()
+                for s in range(1, T):
+                    m += b[:, s, c]
+                m /= T
+                np.maximum(m, 1e-30, out=t)
+                np.log(t, out=t)
+                t *= m
+                o += t
+            h /= T
+            o -= h  # sum m log m - mean sum p log p = -BALD; smallest first
+        def run():
+            s = _blockwise(mc, bald_rows)
+            s[labeled] = np.inf
+            return smallest_k(s, k)
+        return run
+    p = arrays["probabilities"]
+    fn = {"least_confidence": lc_rows, "entropy": entropy_rows, "breaking_ties": margin_rows}[strategy]
+    def run():
+        s = _blockwise(p, fn)
+        s[labeled] = np.inf
+        return smallest_k(s, k)
+    return run
 
-        def bald():
-            q = mc[unlabeled]
-            mean = q.mean(axis=1)
-            score = -(mean * np.log(mean + 1e-12)).sum(1) + (q * np.log(q + 1e-12)).sum(2).mean(1)
-            return unlabeled[np.argpartition(-score, k)[:k]]
-        return bald
+
+def run_numpy(strategy, arrays, k, labeled, unlabeled, n_classes):
+    """The strong floor (#22): the stored float32 array scored in place, labeled rows masked
+    (never a copy of the candidate rows), columns looped over row blocks with in-place
+    ufuncs, top k in two passes (block extremes, then argpartition over the best blocks)."""
+    if strategy in {"least_confidence", "entropy", "breaking_ties", "bald"}:
+        return _strong_floor(strategy, arrays, labeled, k)
     if strategy == "argpartition":
-        score = p[:, 0].copy()
+        score = arrays["probabilities"][:, 0].copy()
         return lambda: np.argpartition(score, k)[:k]
     return None
 
