@@ -30,6 +30,7 @@ from labelwise.models import (  # noqa: E402
 from labelwise.models.embedding import SentenceEncoder, clear_encoder_cache  # noqa: E402
 from labelwise.models.pretrained import default_encoder_path  # noqa: E402
 from labelwise.models.registry import get_model  # noqa: E402
+from labelwise.outputs.producers import model_can_produce  # noqa: E402
 
 WORDS = ["match", "goal", "team", "stocks", "market", "bank", "chip", "phone", "software", "vote", "war", "law"]
 
@@ -152,7 +153,7 @@ def test_any_sklearn_head_is_cloned_and_saved(tiny_bert, tmp_path):
     np.testing.assert_array_equal(loaded.predict(pool), model.predict(pool))
 
 
-@pytest.mark.parametrize("strategy", ["coreset", "badge", "bert_km"])
+@pytest.mark.parametrize("strategy", ["coreset", "badge", "bert_km", "bait", "egl", "cal", "cluster_margin", "dal"])
 def test_strategies_that_need_embeddings_run_in_an_active_learner(tiny_bert, strategy):
     pool = _dataset(60)
     learner = ActiveLearner(EmbeddingClassifier(tiny_bert, max_length=16, progress=False),
@@ -182,6 +183,7 @@ def test_sklearn_over_texts_provides_probabilities_only():
     pool = _dataset(40)
     model = SklearnClassifier(progress=False).fit(pool)
     assert model.provides == ("probabilities",)
+    assert model_can_produce(model, "probabilities") and not model_can_produce(model, "embeddings")
     np.testing.assert_allclose(model.predict_proba(pool).sum(axis=1), 1.0, atol=1e-5)
     with pytest.raises(CapabilityError, match="features='embeddings'"):
         model.embed(pool)
