@@ -195,7 +195,16 @@ def import_label_studio(path: str | os.PathLike, dataset: Any, store: Any = None
     appended to it (``record_label``, at ``iteration``).
     """
     path = Path(path)
-    tasks = _read_tasks(path)
+    return import_label_studio_tasks(_read_tasks(path), dataset, store, iteration=iteration, source=path)
+
+
+def import_label_studio_tasks(tasks: Sequence[dict], dataset: Any, store: Any = None, *,
+                              iteration: int = 0, source: str | os.PathLike = "Label Studio"
+                              ) -> LabelStudioImport:
+    """:func:`import_label_studio` on tasks already read (e.g. from the Label Studio API);
+    errors name ``source`` where the file import names the file. Every task is validated
+    before anything is appended to ``store``."""
+    path = source
     lookup = _PositionLookup(dataset)
     labels: dict[int, Any] = {}
     skipped = []
@@ -250,7 +259,7 @@ class _PositionLookup:
         item = self.dataset.inputs[position]
         return item if isinstance(item, str) else _tagging_text(item)[0]
 
-    def position(self, data: dict, where: str, path: Path) -> int:
+    def position(self, data: dict, where: str, path: Any) -> int:
         text = data.get("text")
         raw = data.get("position")
         if raw is None:
@@ -288,7 +297,7 @@ def _latest_result(task: dict) -> list[dict] | None:
     return result if isinstance(result, list) else []
 
 
-def _choices(results: list[dict], dataset: Any, where: str, path: Path) -> Any:
+def _choices(results: list[dict], dataset: Any, where: str, path: Any) -> Any:
     chosen: list[str] = []
     for result in results:
         if result.get("type") == "choices":
@@ -308,7 +317,7 @@ def _choices(results: list[dict], dataset: Any, where: str, path: Path) -> Any:
 
 
 def _tags_from_spans(results: list[dict], tokens: Sequence[str], dataset: Any, where: str,
-                     path: Path) -> list[str]:
+                     path: Any) -> list[str]:
     text, starts = _tagging_text(tokens)
     token_at_start = {start: i for i, start in enumerate(starts)}
     token_at_end = {start + len(token): i for i, (start, token) in enumerate(zip(starts, tokens, strict=True))}

@@ -28,6 +28,16 @@ def build_parser() -> argparse.ArgumentParser:
                         help="comma-separated iterations for the columns (default: up to 6 spread ones)")
     report.add_argument("--no-reference", action="store_true",
                         help="do not train the full-pool reference when it is missing (no savings table)")
+    serve = commands.add_parser("serve", help="serve labelwise to another tool")
+    targets = serve.add_subparsers(dest="target", required=True)
+    studio = targets.add_parser("label-studio", help="a Label Studio ML backend (docs/label_studio.md)")
+    studio.add_argument("--store", required=True, help="the annotation log (JSON Lines) to append to")
+    studio.add_argument("--config", required=True, help="backend config: data, model, strategy, label_studio")
+    studio.add_argument("--host", default="127.0.0.1", help="address to bind (default: 127.0.0.1)")
+    studio.add_argument("--port", type=int, default=9090, help="port (default: 9090)")
+    studio.add_argument("--token", default=None, help="request token (default: $LABELWISE_BACKEND_TOKEN)")
+    studio.add_argument("--public-url", default=None, help="URL Label Studio reaches this backend at")
+    studio.add_argument("--verbose", action="store_true", help="log every request")
     return parser
 
 
@@ -43,6 +53,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         from labelwise.cli.plasm import run as run_plasm
 
         return run_plasm(args)
+    if args.command == "serve":
+        from labelwise.errors import LabelwiseError
+        from labelwise.integrations.serve import serve as serve_backend
+
+        try:
+            return serve_backend(args.config, args.store, host=args.host, port=args.port, token=args.token,
+                                 public_url=args.public_url, verbose=args.verbose)
+        except LabelwiseError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     if args.command in ("benchmark", "report"):
         from labelwise.errors import LabelwiseError
 

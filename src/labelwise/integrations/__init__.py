@@ -1,0 +1,1 @@
+"""Bridges from labelwise to other tools (Label Studio). Top layer: beside ``annotate``."""
