@@ -183,6 +183,8 @@ class StopRun:
     final_score: float
     #: labels the run's own curve needs to reach 98 % of its final score
     plateau_labels: float
+    #: the criterion's value (kappa, share changed, uncertainty, ...) at the last iteration
+    last_value: float | None = None
 
     @property
     def ratio(self) -> float | None:
@@ -206,6 +208,7 @@ class StopSummary:
     score: tuple[float, float]
     final_score: tuple[float, float]
     lost: tuple[float, float]
+    last_value: tuple[float, float] = (float("nan"), float("nan"))
 
     @property
     def stopped(self) -> int:
@@ -240,9 +243,11 @@ def stop_runs(records: Sequence[dict[str, Any]], criterion: str, metric: str, *,
         plateau = labels_to_reach(labels, scores, PLATEAU_FRACTION * scores[-1])
         first = next((i for i, r in enumerate(rows) if (r.get("stopping") or {}).get(criterion, {}).get("stop")),
                      None)
+        last = (rows[-1].get("stopping") or {}).get(criterion, {}).get("value")
         runs.append(StopRun(strategy, seed, None if first is None else int(rows[first]["iteration"]),
                             None if first is None else labels[first], None if first is None else scores[first],
-                            labels[-1], scores[-1], labels[-1] if plateau is None else plateau))
+                            labels[-1], scores[-1], labels[-1] if plateau is None else plateau,
+                            None if last is None else float(last)))
     return runs
 
 
@@ -264,5 +269,6 @@ def stopping_summary(records: Sequence[dict[str, Any]], metric: str, *, scale: f
                 mean_ci([run.ratio for run in done], confidence),
                 mean_ci([run.score for run in done], confidence),
                 mean_ci([run.final_score for run in mine], confidence),
-                mean_ci([run.lost for run in done], confidence)))
+                mean_ci([run.lost for run in done], confidence),
+                mean_ci([run.last_value for run in mine if run.last_value is not None], confidence)))
     return summaries

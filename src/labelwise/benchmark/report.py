@@ -224,8 +224,8 @@ def stopping_markdown(summaries: Sequence[StopSummary], unit: str, reference_sco
     header = (f"| criterion | strategy | stopped | {unit} at stop | {unit} to {PLATEAU_FRACTION:.0%} of final | "
               "ratio | score at stop | final score | lost vs final | "
               + ("vs full pool | " if reference_score is not None else "")
-              + f"runs within goal | goal (ratio {low:g}-{high:g}, lost <= {GOAL_MAX_LOSS:g}) |")
-    lines = [header, "|" + "---|" * (11 if reference_score is not None else 10)]
+              + f"runs within goal | goal (ratio {low:g}-{high:g}, lost <= {GOAL_MAX_LOSS:g}) | value at end |")
+    lines = [header, "|" + "---|" * (12 if reference_score is not None else 11)]
     for summary in summaries:
         n = len(summary.runs)
         cells = [summary.criterion, summary.strategy, f"{summary.stopped}/{n}", _cell(summary.labels, 0),
@@ -234,7 +234,8 @@ def stopping_markdown(summaries: Sequence[StopSummary], unit: str, reference_sco
         if reference_score is not None:
             mean, half = summary.score
             cells.append(_cell((mean - reference_score, half), signed=True))
-        cells += [f"{summary.within_goal}/{n}", "**yes**" if summary.meets_goal else "no"]
+        cells += [f"{summary.within_goal}/{n}", "**yes**" if summary.meets_goal else "no",
+                  _cell(summary.last_value, 3)]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -356,7 +357,9 @@ def write_report(folder: str | Path, *, metric: str | None = None, iterations: S
                   + (", and the score at stop minus the full-pool reference" if reference_score is not None else "")
                   + f". Goal (issue 16): ratio within {GOAL_LABEL_RATIO[0]:g}-{GOAL_LABEL_RATIO[1]:g} while losing at "
                   f"most {GOAL_MAX_LOSS:g} point; *goal* = every run stopped and the means meet both. A run "
-                  "that never stopped is left out of the means. Markers on the learning curve: the mean stop "
+                  "that never stopped is left out of the means. *value at end*: the number the criterion compares "
+                  "with its threshold (a kappa, a share of changed predictions, an uncertainty, labels, versions "
+                  "without improvement) at the last iteration, mean over runs. Markers on the learning curve: the mean stop "
                   "of each criterion.", "",
                   stopping_markdown(stop_summaries, unit, reference_score), ""]
     seconds: dict[str, list[float]] = defaultdict(list)
