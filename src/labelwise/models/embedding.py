@@ -87,9 +87,9 @@ class SentenceEncoder:
             except ImportError as error:
                 raise ConfigError("embedding models need torch and transformers: "
                                   "pip install 'labelwise[transformers]'.") from error
-            from labelwise.models.torch_utils import choose_device
-
             import torch
+
+            from labelwise.models.torch_utils import choose_device
 
             device = choose_device(None if self.device_name in (None, "auto") else self.device_name)
             tokenizer = AutoTokenizer.from_pretrained(self.source)
@@ -297,8 +297,7 @@ class EmbeddingClassifier(LabelwiseModel):
         self.random_state = random_state
         self.progress = progress
 
-    @property
-    def encoder_(self) -> SentenceEncoder:
+    def sentence_encoder(self) -> SentenceEncoder:
         """The shared frozen encoder (and its embedding cache) for this model's settings."""
         return get_encoder(self.encoder, max_length=self.max_length, pooling=self.pooling,
                            normalize=self.normalize, batch_size=self.batch_size, device=self.device,
@@ -315,11 +314,11 @@ class EmbeddingClassifier(LabelwiseModel):
 
     def prepare(self, pool: Any) -> None:
         """Embed the pool once (progress bar), so later iterations cost the head's fit only."""
-        self.encoder_.embed(pool.inputs, progress=self.progress)
+        self.sentence_encoder().embed(pool.inputs, progress=self.progress)
 
     def embed(self, dataset: Any) -> np.ndarray:
         """Embeddings ``(n, dim)`` float32; available before any fit."""
-        return self.encoder_.embed(dataset.inputs, progress=self.progress and len(dataset) > 1000)
+        return self.sentence_encoder().embed(dataset.inputs, progress=self.progress and len(dataset) > 1000)
 
     def last_layer_features(self, dataset: Any) -> np.ndarray:
         """What the head reads: the embeddings ``(n, dim)``."""
