@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
@@ -12,18 +11,19 @@ from typing import Any
 import torch
 from torch import nn
 
+from labelwise.data import segmentation
 from labelwise.data.datasets import ClassificationDataset
 from labelwise.errors import DataError
 from labelwise.models._estimator import WEIGHTS_FILE, load_state_dict, save_state_dict
 from labelwise.models._torch_classifier import TorchTextClassifier
 
 PAD, UNK = "<pad>", "<unk>"
-_TOKEN = re.compile(r"\w+|[^\w\s]", re.UNICODE)
 
 
 def word_tokens(text: str) -> list[str]:
-    """Lower-cased word and punctuation tokens."""
-    return _TOKEN.findall(text.lower())
+    """Lower-cased word and punctuation tokens; characters in scripts written without
+    spaces (Chinese, Japanese, Thai, ...), see :mod:`labelwise.data.segmentation`."""
+    return segmentation.word_tokens(text)
 
 
 class KimCNN(nn.Module):

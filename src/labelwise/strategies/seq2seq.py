@@ -20,7 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from labelwise.errors import ConfigError
+from labelwise.data.segmentation import segment
+from labelwise.errors import ConfigError, SelectionError
 from labelwise.strategies.base import QueryContext, ScoringStrategy
 from labelwise.strategies.registry import register_strategy
 
@@ -52,7 +53,8 @@ def ensp_scores(mc_log_probs: np.ndarray) -> np.ndarray:
     ``1 - mean_t exp(log_prob_t)``, input ``(n, T)`` → ``(n,)``."""
     mc_log_probs = np.asarray(mc_log_probs, dtype=np.float64)
     if mc_log_probs.ndim != 2:
-        raise ValueError(f"ENSP needs MC log-probabilities of shape (n, T), got {mc_log_probs.shape}.")
+        raise SelectionError(f"ENSP needs MC log-probabilities of shape (n, T), got {mc_log_probs.shape}; "
+                             "compute them with mc_sequence_scores (T > 1 dropout samples).")
     return 1.0 - np.exp(mc_log_probs).mean(axis=1)
 
 
@@ -60,10 +62,16 @@ def bleu_variance(hypotheses: Sequence[str]) -> float:
     """BLEUVar of one source (Xiao et al. 2020): the mean of ``(1 - BLEU(h_i, h_j))^2`` over
     ordered pairs ``i != j`` of its ``T`` MC-dropout hypotheses, BLEU as sacreBLEU's
     sentence BLEU scaled to [0, 1]. 0 when every hypothesis is the same; up to 1 when no
-    two share n-grams."""
+    two share n-grams.
+
+    Hypotheses are tokenized once by :func:`labelwise.data.segmentation.segment` (the
+    tokens ROUGE and the metrics use: words and punctuation, characters for Chinese,
+    Japanese or Thai) and BLEU runs on those tokens (``tokenize="none"``); sacreBLEU's
+    default 13a tokenizer would read a Chinese sentence as one word, so two hypotheses
+    that differ by one character would count as disjoint."""
     import sacrebleu
 
-    texts = [str(h) for h in hypotheses]
+    texts = [" ".join(segment(str(h))) for h in hypotheses]
     count = len(texts)
     if count < 2:
         return 0.0
@@ -74,7 +82,7 @@ def bleu_variance(hypotheses: Sequence[str]) -> float:
                 continue
             if texts[i] == texts[j]:
                 continue  # BLEU of a text against itself is 1 (also for empty texts)
-            bleu = sacrebleu.sentence_bleu(texts[i], [texts[j]], smooth_method="exp").score / 100.0
+            bleu = sacrebleu.sentence_bleu(texts[i], [texts[j]], smooth_method="exp", tokenize="none").score / 100.0
             total += (1.0 - bleu) ** 2
     return total / (count * (count - 1))
 
@@ -84,7 +92,8 @@ def bleuvar_scores(mc_generations: np.ndarray | Sequence[Sequence[str]]) -> np.n
     ``(n,)`` object array of tuples as ``ModelOutputs`` caches them) → ``(n,)`` float64."""
     rows = list(mc_generations)
     if rows and isinstance(rows[0], str):
-        raise ValueError("BLEUVar needs T MC-dropout generations per row, got one text per row.")
+        raise SelectionError("BLEUVar needs T MC-dropout generations per row, got one text per row; "
+                             "pass an (n, T) array of texts (outputs kind 'mc_generations').")
     return np.array([bleu_variance(list(row)) for row in rows], dtype=np.float64)
 
 
