@@ -196,12 +196,54 @@ def _strong_floor(strategy, arrays, labeled, k):
     return run
 
 
+def _coreset_floor(arrays, labeled, k):
+    """Greedy k-center the plain way: float32, squared norms computed once, the labeled
+    rows' distances by one GEMM per block, then one GEMV per new centre and a running
+    minimum over the whole pool (labeled rows pinned below every distance)."""
+    x = arrays["embeddings"]
+
+    def run():
+        norms = np.einsum("ij,ij->i", x, x)
+        c = x[labeled]
+        nearest = np.empty(len(x), dtype=np.float32)
+        for s in range(0, len(x), 8192):
+            d = x[s:s + 8192] @ c.T
+            d *= -2
+            d += np.einsum("ij,ij->i", c, c)
+            nearest[s:s + 8192] = d.min(axis=1) + norms[s:s + 8192]
+        nearest[labeled] = -1
+        chosen = []
+        for _ in range(k):
+            pick = int(np.argmax(nearest))
+            chosen.append(pick)
+            d = x @ x[pick]
+            d *= -2
+            d += norms
+            d += norms[pick]
+            np.minimum(nearest, d, out=nearest)
+            nearest[pick] = -1
+        return np.array(chosen)
+    return run
+
+
+def _kmeans_floor(arrays, k):
+    """scikit-learn's KMeans(n_init=1): k-means++ on every row, full Lloyd to its tol."""
+    from sklearn.cluster import KMeans
+
+    x = arrays["embeddings"]
+    return lambda: KMeans(n_clusters=k, n_init=1, random_state=0).fit(x).labels_[:k]
+
+
 def run_numpy(strategy, arrays, k, labeled, unlabeled, n_classes):
     """The strong floor (#22): the stored float32 array scored in place, labeled rows masked
     (never a copy of the candidate rows), columns looped over row blocks with in-place
     ufuncs, top k in two passes (block extremes, then argpartition over the best blocks)."""
     if strategy in {"least_confidence", "entropy", "breaking_ties", "bald"}:
         return _strong_floor(strategy, arrays, labeled, k)
+    if strategy == "coreset":
+        return _coreset_floor(arrays, labeled, k)
+    if strategy == "bert_km":
+        return _kmeans_floor(arrays, k)
     if strategy == "argpartition":
         score = arrays["probabilities"][:, 0].copy()
         return lambda: np.argpartition(score, k)[:k]

@@ -185,3 +185,24 @@ def test_coreset_picks_equal_a_plain_greedy_k_center():
     outputs = ModelOutputs.from_arrays(embeddings=points)
     selection = get_strategy("coreset").select(outputs, 25, QueryContext.build(600, labeled, random_state=0))
     assert selection.indices.tolist() == _plain_coreset(points, labeled, 25)
+
+
+@pytest.mark.parametrize("n_labeled", [0, 15])
+@pytest.mark.parametrize("subset", [False, True])
+def test_coreset_on_the_stored_pool_equals_coreset_on_gathered_candidates(n_labeled, subset):
+    rng = np.random.default_rng(8)
+    points = np.round(rng.standard_normal((3000, 6)).astype(np.float32) * 2) / 2  # ties
+    labeled = rng.choice(3000, n_labeled, replace=False)
+    unlabeled = np.setdiff1d(np.arange(3000), labeled)
+    candidates = unlabeled[rng.random(len(unlabeled)) < 0.8] if subset else unlabeled
+    outputs = ModelOutputs.from_arrays(embeddings=points)
+    assert rowwise.stored_rows(outputs, "embeddings", QueryContext.build(3000, labeled, candidates)) is not None
+    picks = []
+    for source in (outputs, _GatherOnly(outputs)):
+        context = QueryContext.build(3000, labeled, candidates, random_state=4)
+        picks.append(get_strategy("coreset").select(source, 40, context))
+    np.testing.assert_array_equal(picks[0].indices, picks[1].indices)
+    np.testing.assert_array_equal(picks[0].scores, picks[1].scores)
+    np.testing.assert_array_equal(picks[0].candidate_indices, picks[1].candidate_indices)
+    np.testing.assert_allclose(picks[0].candidate_scores, picks[1].candidate_scores, rtol=1e-5, atol=1e-5)
+    assert np.isin(picks[0].indices, candidates).all()

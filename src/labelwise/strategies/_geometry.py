@@ -23,17 +23,26 @@ def squared_norms(matrix: np.ndarray) -> np.ndarray:
     return np.einsum("ij,ij->i", matrix, matrix)
 
 
-def min_squared_distances(points: np.ndarray, centres: np.ndarray) -> np.ndarray:
+def min_squared_distances(points: np.ndarray, centres: np.ndarray, point_norms: np.ndarray | None = None
+                          ) -> np.ndarray:
     """For each row of ``points`` ``(n, d)``, the squared distance to its nearest row of
-    ``centres`` ``(m, d)``; ``inf`` when there are no centres."""
-    result = np.full(len(points), np.inf, dtype=np.float64)
+    ``centres`` ``(m, d)``, in the points' float dtype (float32 stays float32); ``inf``
+    when there are no centres. ``point_norms``: the points' squared norms, if known."""
+    dtype = points.dtype if points.dtype.kind == "f" else np.float64
+    result = np.full(len(points), np.inf, dtype=dtype)
     if len(centres) == 0:
         return result
+    centres = np.asarray(centres, dtype=dtype)
     centre_norms = squared_norms(centres)
-    for rows in blocks(len(points)):
-        block = points[rows]
-        distances = squared_norms(block)[:, None] + centre_norms[None, :] - 2.0 * block @ centres.T
-        result[rows] = np.maximum(distances.min(axis=1), 0.0)
+    if point_norms is None:
+        point_norms = squared_norms(points)
+    for rows in blocks(len(points), max(256, (1 << 22) // max(1, len(centres)))):
+        distances = points[rows] @ centres.T
+        distances *= -2.0
+        distances += centre_norms[None, :]
+        distances.min(axis=1, out=result[rows])
+        result[rows] += point_norms[rows]
+    np.maximum(result, 0.0, out=result)
     return result
 
 

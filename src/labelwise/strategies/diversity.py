@@ -8,6 +8,7 @@ import numpy as np
 from scipy.special import xlogy
 
 from labelwise.errors import SelectionError
+from labelwise.strategies import _rowwise as rowwise
 from labelwise.strategies._geometry import min_squared_distances, nearest_neighbours, squared_norms
 from labelwise.strategies.base import QueryContext, QueryStrategy, ScoringStrategy, Selection
 from labelwise.strategies.registry import register_strategy
@@ -37,30 +38,78 @@ class Coreset(QueryStrategy):
 
     def _select(self, outputs: Any, k: int, context: QueryContext) -> Selection:
         candidates = context.candidate_indices
-        points = np.asarray(outputs.get("embeddings", candidates), dtype=np.float32)
         labeled = context.labeled_indices
-        centres = np.asarray(outputs.get("embeddings", labeled), dtype=np.float32) if len(labeled) else points[:0]
-        nearest = min_squared_distances(points, centres)
+        stored = rowwise.stored_rows(outputs, "embeddings", context)
+        if stored is not None and stored.dtype == np.float32 and stored.flags.c_contiguous:
+            # Candidates are most of the pool, in pool order: run over the stored array where
+            # it lies, every non-candidate pinned at TAKEN, instead of copying the candidates.
+            return self._select_in_pool(stored, k, context)
+        points = np.ascontiguousarray(outputs.get("embeddings", candidates), dtype=np.float32)
+        norms = squared_norms(points)
+        if len(labeled):
+            centres = np.asarray(outputs.get("embeddings", labeled), dtype=np.float32)
+            nearest = min_squared_distances(points, centres, norms)
+        else:
+            nearest = np.full(len(points), np.inf, dtype=np.float32)
+        return self._greedy(points, norms, nearest, k, context, candidates)
+
+    def _select_in_pool(self, pool: np.ndarray, k: int, context: QueryContext) -> Selection:
+        candidates = context.candidate_indices
+        labeled = context.labeled_indices
+        norms = squared_norms(pool)
+        if len(labeled):
+            nearest = min_squared_distances(pool, pool[labeled], norms)
+        else:
+            nearest = np.full(len(pool), np.inf, dtype=np.float32)
+        keep = np.zeros(len(pool), dtype=bool)
+        keep[candidates] = True
+        nearest[~keep] = TAKEN
+        selection = self._greedy(pool, norms, nearest, k, context, None)
+        # _greedy drew the random first centre over candidate positions; map picks back.
+        return Selection(selection.indices, selection.scores, candidates,
+                         selection.candidate_scores[candidates])
+
+    @staticmethod
+    def _greedy(points: np.ndarray, norms: np.ndarray, nearest: np.ndarray, k: int, context: QueryContext,
+                candidates: np.ndarray | None) -> Selection:
+        """Greedy k-center over ``points`` from the running minimum ``nearest`` (float32,
+        TAKEN where a row may not be picked). ``candidates``: the pool position of each row
+        of ``points``, or None when ``points`` is the pool itself."""
         chosen: list[int] = []
         scores: list[float] = []
-        if not len(labeled):
-            first = int(context.rng.integers(len(candidates)))
+        scratch = np.empty(len(points), dtype=np.float32)
+        if not len(context.labeled_indices):
+            first = int(context.rng.integers(len(context.candidate_indices)))
+            if candidates is None:
+                first = int(context.candidate_indices[first])
             chosen.append(first)
             scores.append(float("inf"))
-            nearest = min_squared_distances(points, points[[first]])
-            nearest[first] = TAKEN
+            _lower_to(nearest, points, norms, first, scratch)
         while len(chosen) < k:
             # A picked row is marked TAKEN (below every distance), so once every remaining
             # row sits at distance 0 (duplicates, collapsed embeddings) argmax still finds a
             # new one instead of returning an earlier pick.
             pick = int(np.argmax(nearest))
             chosen.append(pick)
-            scores.append(float(np.sqrt(max(nearest[pick], 0.0))))
-            nearest = np.minimum(nearest, min_squared_distances(points, points[[pick]]))
-            nearest[pick] = TAKEN
+            scores.append(float(np.sqrt(max(float(nearest[pick]), 0.0))))
+            _lower_to(nearest, points, norms, pick, scratch)
         if np.isinf(scores[0]):  # the random first centre: rank it above every later pick
             scores[0] = (max(scores[1:]) if len(scores) > 1 else 0.0) + 1.0
-        return Selection(candidates[chosen], scores, candidates, np.sqrt(np.maximum(nearest, 0.0)))
+        indices = np.asarray(chosen) if candidates is None else candidates[chosen]
+        pool = np.arange(len(points)) if candidates is None else candidates
+        return Selection(indices, scores, pool, np.sqrt(np.maximum(nearest, 0.0)))
+
+
+def _lower_to(nearest: np.ndarray, points: np.ndarray, norms: np.ndarray, pick: int,
+              scratch: np.ndarray) -> None:
+    """``nearest = min(nearest, |points - points[pick]|^2)`` in place (one float32 GEMV,
+    no temporaries), then mark ``pick`` TAKEN."""
+    np.matmul(points, points[pick], out=scratch)
+    scratch *= -2.0
+    scratch += norms
+    scratch += norms[pick]
+    np.minimum(nearest, scratch, out=nearest)
+    nearest[pick] = TAKEN
 
 
 @register_strategy("cal", "contrastive_active_learning")
