@@ -99,7 +99,10 @@ def test_the_stop_table_on_constructed_records(tmp_path):
     folder.mkdir()
     (folder / "records.jsonl").write_text("".join(json.dumps(r) + "\n" for r in constructed_records()))
     report = write_report(folder, reference=False).read_text()
-    row = next(line for line in report.splitlines() if line.startswith("| c | random |"))
+    lines = report.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("| criterion |"))
+    assert lines[header].count("|") == lines[header + 1].count("|") == lines[header + 2].count("|")
+    row = next(line for line in lines if line.startswith("| c | random |"))
     # plateau labels 38.56 and 48.2 (seed 1: 98 % of 90 = 88.2 between 40 and 50 labels):
     # mean 43.38, t(0.975, 1) * 9.64 / 2 = 61.2
     assert row.split(" | ")[2:6] == ["1/2", "30 ± 0", "43 ± 61", "0.78 ± 0.00"]

@@ -225,7 +225,7 @@ def stopping_markdown(summaries: Sequence[StopSummary], unit: str, reference_sco
               "ratio | score at stop | final score | lost vs final | "
               + ("vs full pool | " if reference_score is not None else "")
               + f"runs within goal | goal (ratio {low:g}-{high:g}, lost <= {GOAL_MAX_LOSS:g}) | value at end |")
-    lines = [header, "|" + "---|" * (12 if reference_score is not None else 11)]
+    lines = [header, "|" + "---|" * (header.count("|") - 1)]
     for summary in summaries:
         n = len(summary.runs)
         cells = [summary.criterion, summary.strategy, f"{summary.stopped}/{n}", _cell(summary.labels, 0),
