@@ -91,3 +91,9 @@ def test_errors_raised_to_users_are_labelwise_errors():
         ModelOutputs.from_arrays(probabilities=np.zeros((3, 2)), embeddings=np.zeros((4, 2)))
     with pytest.raises(LabelwiseError):
         TextCNN(random_state="seven").fit(DATA)
+
+
+def test_a_classifier_can_stop_early_on_a_held_out_part():
+    model = TextCNN(embedding_dim=8, n_filters=4, epochs=4, learning_rate=0.5, validation_fraction=0.34,
+                    random_state=0).fit(DATA)
+    assert model.is_fitted and 1 <= len(model.train_losses_) <= 4

@@ -147,7 +147,8 @@ class TorchTextClassifier(LabelwiseModel):
         config = TrainingConfig(
             epochs=self.epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
             weight_decay=self.weight_decay, warmup_ratio=self.warmup_ratio, max_grad_norm=1.0,
-            mixed_precision=self.mixed_precision, progress=self.progress, description=f"{type(self).__name__} fit")
+            mixed_precision=self.mixed_precision, progress=self.progress, description=f"{type(self).__name__} fit",
+            validation_fraction=getattr(self, "validation_fraction", 0.0))
         with seeded(self._seed(), self.device_) as generator:
             module = self._new_module(dataset).to(self.device_)
 

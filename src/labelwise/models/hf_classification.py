@@ -65,6 +65,8 @@ class TransformerClassifier(TorchTextClassifier):
             (``{"state_dict", "learning_rate", "epoch"}``, see ``checkpoints_``), e.g. for TracIn.
         random_state: int seed (or Generator); the same seed gives the same model.
         progress: show tqdm bars for training and long inference.
+        validation_fraction: share of the labeled rows held out for early stopping (the
+            epoch with the lowest held-out loss is kept; 0: train on every row, no stopping).
 
     Attributes:
         label_names_, multi_label_, n_classes_, module_ (the torch module), tokenizer_,
@@ -91,6 +93,7 @@ class TransformerClassifier(TorchTextClassifier):
         checkpoint_dir: str | os.PathLike | None = None,
         random_state: Any = 0,
         progress: bool = False,
+        validation_fraction: float = 0.0,
         head_learning_rate: float | None = None,
     ) -> None:
         self.model_name_or_path = model_name_or_path
@@ -107,6 +110,7 @@ class TransformerClassifier(TorchTextClassifier):
         self.checkpoint_dir = checkpoint_dir
         self.random_state = random_state
         self.progress = progress
+        self.validation_fraction = validation_fraction
         self.head_learning_rate = head_learning_rate
 
     # ---- tokenizer -------------------------------------------------------------------------

@@ -80,7 +80,7 @@ class TextCNN(TorchTextClassifier):
         max_length: tokens per text after truncation.
         batch_size, inference_batch_size, epochs, learning_rate, weight_decay,
         warmup_ratio: training (AdamW with a linear warm-up and decay).
-        device, mixed_precision, checkpoint_dir, random_state, progress: as for
+        device, mixed_precision, checkpoint_dir, random_state, progress, validation_fraction: as for
             :class:`~labelwise.models.TransformerClassifier`.
 
     References:
@@ -108,6 +108,7 @@ class TextCNN(TorchTextClassifier):
         checkpoint_dir: str | os.PathLike | None = None,
         random_state: Any = 0,
         progress: bool = False,
+        validation_fraction: float = 0.0,
     ) -> None:
         self.embedding_dim = embedding_dim
         self.n_filters = n_filters
@@ -127,6 +128,7 @@ class TextCNN(TorchTextClassifier):
         self.checkpoint_dir = checkpoint_dir
         self.random_state = random_state
         self.progress = progress
+        self.validation_fraction = validation_fraction
 
     # ---- vocabulary --------------------------------------------------------------------------
     def build_vocabulary(self, texts: Sequence[str]) -> dict[str, int]:

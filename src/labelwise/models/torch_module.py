@@ -61,7 +61,7 @@ class TorchModuleClassifier(TorchTextClassifier):
         final_layer: dotted name of the final ``nn.Linear`` in the module (None: found).
         pad_id: id used to pad batches (where ``attention_mask`` is 0).
         max_length, batch_size, inference_batch_size, epochs, learning_rate, weight_decay,
-        warmup_ratio, device, mixed_precision, checkpoint_dir, random_state, progress: as
+        warmup_ratio, device, mixed_precision, checkpoint_dir, random_state, progress, validation_fraction: as
             for :class:`~labelwise.models.TransformerClassifier`.
     """
 
@@ -84,6 +84,7 @@ class TorchModuleClassifier(TorchTextClassifier):
         checkpoint_dir: str | os.PathLike | None = None,
         random_state: Any = 0,
         progress: bool = False,
+        validation_fraction: float = 0.0,
     ) -> None:
         self.module_factory = module_factory
         self.tokenize = tokenize
@@ -101,6 +102,7 @@ class TorchModuleClassifier(TorchTextClassifier):
         self.checkpoint_dir = checkpoint_dir
         self.random_state = random_state
         self.progress = progress
+        self.validation_fraction = validation_fraction
 
     def _tokenizer_key(self) -> Any:
         return self.max_length, id(self.tokenize)
