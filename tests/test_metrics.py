@@ -86,7 +86,7 @@ def test_rouge_on_english_equals_rouge_scores_default_with_stemming():
     references = ["The cats were running quickly across the gardens.", "Stocks fell sharply on Monday."]
     hypotheses = ["A cat runs quickly across the garden!", "On Monday, stocks fell."]
     default = rouge_scorer.RougeScorer(["rouge1", "rouge2", "rougeL"], use_stemmer=True)
-    expected = {key: np.mean([default.score(r, h)[key].fmeasure for r, h in zip(references, hypotheses)])
+    expected = {key: np.mean([default.score(r, h)[key].fmeasure for r, h in zip(references, hypotheses, strict=True)])
                 for key in ("rouge1", "rouge2", "rougeL")}
     assert rouge(references, hypotheses) == pytest.approx(expected)
 
