@@ -259,6 +259,25 @@ def _reference(folder: Path, stored_config: dict[str, Any], compute: bool) -> tu
         return None, f"no full-pool reference ({error})"
 
 
+#: metrics that evaluate() reports for multi-label classification, tabulated apart.
+MULTI_LABEL_METRICS = ("micro_f1", "macro_f1", "subset_accuracy", "hamming_loss")
+
+
+def _multi_label_sections(records: Sequence[dict[str, Any]], metric: str, iterations: Sequence[int] | None,
+                          confidence: float) -> list[str]:
+    """One table per multi-label metric (beside the main one) when the records carry them."""
+    if not all("hamming_loss" in r["metrics"] for r in records):
+        return []
+    lines = ["## Multi-label metrics", "",
+             "Micro and macro F1 over the labels, subset accuracy (the whole label set right) and Hamming "
+             "loss (share of wrong row-label decisions; lower is better, so its bold marks the worst), same layout as above.", ""]
+    for name in MULTI_LABEL_METRICS:
+        if name != metric:
+            strategies, columns, cells = summarise(records, name, iterations, confidence=confidence)
+            lines += [f"### {name}", "", markdown_table(strategies, columns, cells), ""]
+    return lines
+
+
 def write_report(folder: str | Path, *, metric: str | None = None, iterations: Sequence[int] | None = None,
                  confidence: float = 0.95, reference: bool = True) -> Path:
     """Write ``report.md`` and its plots (``learning_curve.png``, ``paired_differences.png``,
@@ -315,6 +334,7 @@ def write_report(folder: str | Path, *, metric: str | None = None, iterations: S
               "iteration (mean labeled count); avg = mean over all iterations. Bold: the best mean and "
               "every strategy whose interval overlaps it (layout of Tsvigun et al. 2022, Table 3).", "",
               markdown_table(strategies, columns, cells), ""]
+    lines += _multi_label_sections(records, metric, iterations, confidence)
     lines += ["## Paired difference to Random", ""]
     if baseline is None:
         lines += ["No `random` strategy in this benchmark, so no paired comparison: add `random` to "
