@@ -9,7 +9,11 @@ export HF_HUB_OFFLINE ?= 1
 export TRANSFORMERS_OFFLINE ?= 1
 export TOKENIZERS_PARALLELISM ?= false
 
-.PHONY: demo test lint install clean
+LS_VENV := .venv-label-studio
+LS_STAMP := $(LS_VENV)/.label-studio-installed
+LABEL_STUDIO_VERSION := 1.23.*
+
+.PHONY: demo test lint install clean label-studio
 
 install: $(STAMP)
 
@@ -21,6 +25,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[all,test]"
 	touch $(STAMP)
 
+# The Label Studio server for tests/integrations (e2e), in a venv of its own: it pins Django,
+# pyarrow, pytz and more, which must not reach .venv. About 3 min the first time.
+label-studio: $(LS_STAMP)
+
+$(LS_STAMP):
+	test -x $(LS_VENV)/bin/python || $(PYTHON) -m venv $(LS_VENV)
+	$(LS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LS_VENV)/bin/python -m pip install --quiet "label-studio==$(LABEL_STUDIO_VERSION)"
+	touch $(LS_STAMP)
+
 demo: $(STAMP)
 	$(BIN)/python -m labelwise.cli.main demo
 
@@ -31,4 +45,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) $(LS_VENV) build *.egg-info
