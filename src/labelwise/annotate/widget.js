@@ -134,7 +134,7 @@ function render({ model, el }) {
     });
     const row = h("div", { class: "lw-buttons" }, buttons);
     if (multi) row.append(h("button", { class: "lw-accept", onclick: () => labelItem(item, chosen) }, "Accept (a)"));
-    return [h("div", { class: "lw-text" }, item.text), row];
+    return [h("div", { class: "lw-text", dir: "auto" }, item.text), row];  // dir=auto: Arabic, Hebrew run right to left
   }
 
   function toggle(item, name) {
@@ -177,7 +177,7 @@ function render({ model, el }) {
       }, [token, span && span.start === i ? h("sup", {}, span.type) : null]);
     });
     const accept = h("button", { class: "lw-accept", onclick: () => labelItem(item, tags) }, "Accept (a)");
-    return [h("div", { class: "lw-tokens" }, tokens), h("div", { class: "lw-buttons" }, [accept])];
+    return [h("div", { class: "lw-tokens", dir: "auto" }, tokens), h("div", { class: "lw-buttons" }, [accept])];
   }
 
   function renderItems() {
