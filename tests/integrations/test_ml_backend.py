@@ -145,3 +145,35 @@ def test_serve_config_errors_name_the_field(tmp_path):
     good = tmp_path / "good.yaml"
     good.write_text("task: classification\ndata: {path: pool.jsonl}\n")
     assert load_serve_config(good)["data"]["path"] == str(tmp_path / "pool.jsonl")
+
+
+def test_labelwise_serve_label_studio_answers_health(tmp_path, topic_pool):
+    import os
+    import subprocess
+    import sys
+
+    pool = tmp_path / "pool.jsonl"
+    pool.write_text("".join(json.dumps({"text": text}) + "\n" for text in topic_pool.texts))
+    config = tmp_path / "backend.yaml"
+    config.write_text("task: classification\n"
+                      "data: {path: pool.jsonl, label_column: null, label_names: [World, Sports, Business]}\n"
+                      "model: {name: tfidf_lr}\nstrategy: entropy\n")
+    store = tmp_path / "store.jsonl"
+    store.write_text(json.dumps({"action": "label", "position": 0, "value": "World", "timestamp": 1.0,
+                                 "iteration": 0}) + "\n")
+    env = {**os.environ, "LABELWISE_BACKEND_TOKEN": TOKEN, "OMP_NUM_THREADS": "1"}
+    process = subprocess.Popen([sys.executable, "-m", "labelwise.cli.main", "serve", "label-studio", "--store",
+                                str(store), "--config", str(config), "--port", "0"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = process.stdout.readline()
+        assert "labelwise ML backend on http://127.0.0.1:" in line, process.stderr.read() if not line else line
+        url = line.split(" on ")[1].split(" ")[0]
+        assert call(url, "/health", auth=None)[0] == 401
+        status, body = call(url, "/health")
+        assert status == 200 and body["n_labeled"] == 1
+    finally:
+        process.terminate()
+        process.wait(30)
+        process.stdout.close()
+        process.stderr.close()

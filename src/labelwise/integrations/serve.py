@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -117,6 +118,7 @@ def serve(config_path: str, store_path: str, *, host: str = "127.0.0.1", port: i
     if backend.project is not None and settings.get("connect", True):
         connect_backend(backend.project, url, token)
     print(f"labelwise ML backend on {url} (store {store_path}); Ctrl-C stops it", flush=True)
+    signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop closes the store cleanly too
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -127,3 +129,7 @@ def serve(config_path: str, store_path: str, *, host: str = "127.0.0.1", port: i
         backend.store.close()
         print("labelwise ML backend stopped", file=sys.stderr)
     return 0
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
