@@ -215,6 +215,19 @@ def test_sklearn_over_embeddings_reuses_the_embedding_cache(tiny_bert, count_enc
     assert sum(len(call) for call in count_encoded) == encoded
 
 
+def test_sklearn_seeds_every_random_state_of_a_pipeline():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import SGDClassifier
+    from sklearn.pipeline import make_pipeline
+
+    pool = _dataset(40)
+    pipeline = make_pipeline(TfidfVectorizer(), SGDClassifier(loss="log_loss", max_iter=5, tol=None))
+    first = SklearnClassifier(pipeline, random_state=3, progress=False).fit(pool)
+    second = SklearnClassifier(pipeline, random_state=3, progress=False).fit(pool)
+    assert first.estimator_[-1].random_state == 3
+    np.testing.assert_array_equal(first.predict_proba(pool), second.predict_proba(pool))
+
+
 def test_sklearn_rejects_unknown_features():
     with pytest.raises(ConfigError, match="features"):
         SklearnClassifier(features="tokens").fit(_dataset(8))

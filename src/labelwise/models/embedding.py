@@ -222,15 +222,18 @@ def clear_encoder_cache() -> None:
 
 def fit_head(head: Any, features: np.ndarray, dataset: Any, seed: int) -> tuple[Any, np.ndarray]:
     """A fresh clone of ``head`` fitted on ``features``; returns it and the classes it saw.
-    Multi-label data is fitted one-vs-rest. The head's ``random_state`` (if any) is ``seed``."""
+    Multi-label data is fitted one-vs-rest. Every ``random_state`` of the head (a pipeline's
+    steps included) is set to ``seed``."""
     from sklearn.base import clone
     from sklearn.multiclass import OneVsRestClassifier
 
     if dataset.labels is None:
         raise DataError("fit() needs a labeled dataset.")
     model = clone(head)
-    if "random_state" in model.get_params(deep=False):
-        model.set_params(random_state=seed)
+    # every random_state, nested ones in a pipeline included: the same seed, the same model
+    seeds = {key: seed for key in model.get_params(deep=True) if key.split("__")[-1] == "random_state"}
+    if seeds:
+        model.set_params(**seeds)
     labels = np.asarray(dataset.labels)
     if dataset.multi_label:
         model = OneVsRestClassifier(model).fit(features, labels)
