@@ -97,3 +97,11 @@ def test_a_classifier_can_stop_early_on_a_held_out_part():
     model = TextCNN(embedding_dim=8, n_filters=4, epochs=4, learning_rate=0.5, validation_fraction=0.34,
                     random_state=0).fit(DATA)
     assert model.is_fitted and 1 <= len(model.train_losses_) <= 4
+
+
+def test_a_damaged_weights_file_names_the_file(tmp_path):
+    folder = TextCNN(embedding_dim=8, n_filters=4, epochs=1).fit(DATA).save(tmp_path / "model")
+    weights = folder / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:100])
+    with pytest.raises(DataError, match=r"model\.safetensors.*cannot be read"):
+        TextCNN.load(folder)

@@ -193,6 +193,21 @@ def save_state_dict(module: Any, path: Path) -> None:
 def load_state_dict(path: Path, module: Any) -> Any:
     """Fill ``module`` from :func:`save_state_dict`'s file (or, for folders written before
     this format, a ``torch.save`` file read with ``weights_only=True``: no code runs)."""
+    if not path.is_file():
+        raise DataError("the model's weights file is missing.", path=str(path),
+                        fix="pass the folder given to save(); save the model again if it is incomplete.")
+    try:
+        state = _read_state_dict(path)
+        module.load_state_dict(state)
+    except Exception as error:  # noqa: BLE001 - SafetensorError, RuntimeError (shapes), OSError: all damage
+        if isinstance(error, DataError):
+            raise
+        raise DataError(f"the model's weights cannot be read ({type(error).__name__}: {error}).", path=str(path),
+                        fix="save the model again; the file is damaged or belongs to another configuration.") from None
+    return module
+
+
+def _read_state_dict(path: Path) -> dict[str, Any]:
     import torch
 
     if path.suffix == ".safetensors":
@@ -206,8 +221,7 @@ def load_state_dict(path: Path, module: Any) -> Any:
             state[name] = state[source]
     else:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    module.load_state_dict(state)
-    return module
+    return state
 
 
 # ---- parameters as JSON ---------------------------------------------------------------------
