@@ -35,7 +35,10 @@ def autocast(device: Any, enabled: bool = True) -> contextlib.AbstractContextMan
 
 
 def seed_everything(seed: int) -> Any:
-    """Seed Python, NumPy and torch (all devices); returns a ``torch.Generator`` on the CPU."""
+    """Seed Python, NumPy and torch (all devices); returns a ``torch.Generator`` on the CPU.
+
+    Changes the global generators for good: kept for callers outside models/ (plasm);
+    the model adapters use :func:`labelwise.models._estimator.seeded`, which restores them."""
     import torch
 
     random.seed(seed)
