@@ -206,3 +206,17 @@ def test_coreset_on_the_stored_pool_equals_coreset_on_gathered_candidates(n_labe
     np.testing.assert_array_equal(picks[0].candidate_indices, picks[1].candidate_indices)
     np.testing.assert_allclose(picks[0].candidate_scores, picks[1].candidate_scores, rtol=1e-5, atol=1e-5)
     assert np.isin(picks[0].indices, candidates).all()
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize("row", [0, 12_345, 40_960])  # the last row lies past the BLAS view
+def test_non_finite_probabilities_in_a_large_pool_name_their_position(bad, row):
+    from labelwise.errors import SelectionError
+
+    probabilities = np.full((40_960, 3), 1 / 3, dtype=np.float32)
+    probabilities = np.concatenate([probabilities, probabilities[:1]])  # size not a multiple of 1024
+    probabilities[row, 1] = bad
+    outputs = ModelOutputs.from_arrays(probabilities=probabilities)
+    context = QueryContext.build(len(probabilities), np.arange(5), random_state=0)
+    with pytest.raises(SelectionError, match=f"pool position {row}"):
+        get_strategy("least_confidence").select(outputs, 10, context)

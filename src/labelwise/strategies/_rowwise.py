@@ -57,6 +57,12 @@ def max_kernel(block: np.ndarray, out: np.ndarray) -> None:
         np.maximum(out, column, out=out)
 
 
+def least_confidence_kernel(block: np.ndarray, out: np.ndarray) -> None:
+    """``out = 1 - max`` over the columns, while the block is in cache."""
+    max_kernel(block, out)
+    np.subtract(1, out, out=out)
+
+
 def top_two_gap_kernel(block: np.ndarray, out: np.ndarray) -> None:
     """``out = -(best - second best)`` over the columns (NaN propagates)."""
     columns = _columns(block)

@@ -21,8 +21,7 @@ def least_confidence(probabilities: np.ndarray) -> np.ndarray:
     p = _as_float(probabilities)
     if p.ndim != 2:
         return 1.0 - p.max(axis=-1)
-    best = rowwise.map_rows(p, rowwise.max_kernel)
-    return np.subtract(1, best, out=best)
+    return rowwise.map_rows(p, rowwise.least_confidence_kernel)
 
 
 def entropy(probabilities: np.ndarray, axis: int = -1) -> np.ndarray:
