@@ -49,6 +49,7 @@ class FakeLabelStudio:
         self.predictions: list[dict] = []
         self.project: dict = {"id": 1, "model_version": ""}
         self.calls: list[tuple[str, str]] = []
+        self.views: list[dict] = []
 
     def request(self, method, path, body=None, *, query=None):
         self.calls.append((method, path))
@@ -74,6 +75,11 @@ class FakeLabelStudio:
             assert all(p["task"] in self.tasks and 0 <= p["score"] <= 1 for p in body)
             self.predictions.extend(body)
             return {"created": len(body)}
+        if path == "/api/dm/views":
+            if method == "POST":
+                self.views.append({"id": len(self.views) + 1, **body})
+                return self.views[-1]
+            return list(self.views)
         if method == "GET" and path == "/api/predictions":
             return list(self.predictions)
         raise AssertionError(f"unexpected {method} {path}")

@@ -154,7 +154,7 @@ def screenshots(project: LabelStudioProject, url: str) -> None:
         page.fill("input[name=password]", "labelwise-e2e-pass")
         page.click("button[type=submit], input[type=submit]")
         page.wait_for_load_state("networkidle")
-        page.goto(f"{url}/projects/{project.id}/data")
+        page.goto(f"{url}/projects/{project.id}/data?tab={project.ranking_view()}")
         page.wait_for_timeout(4000)
         page.screenshot(path=str(images / "label_studio_tasks.png"))
         page.goto(f"{url}/projects/{project.id}/data?labeling=1")

@@ -57,6 +57,7 @@ def test_push_imports_every_unlabeled_position_once_with_a_priority_each(pushed,
     assert sorted(priorities.values())[0] == 0.0 and sorted(priorities.values())[-1] == 1.0
     assert fake_ls.project["sampling"] == "Uncertainty sampling"
     assert fake_ls.project["model_version"] == project.model_version
+    assert [v["data"]["ordering"] for v in fake_ls.views] == [["tasks:predictions_score"]]  # one tab
 
 
 def test_pull_records_teaches_and_a_second_pull_teaches_nothing(pushed, fake_ls, topic_pool):

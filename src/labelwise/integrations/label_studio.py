@@ -42,6 +42,7 @@ __all__ = ["LabelStudioClient", "LabelStudioError", "LabelStudioProject", "PullR
 
 UNCERTAINTY_SAMPLING = "Uncertainty sampling"
 UPLOAD_BATCH = 1000
+RANKING_VIEW = "labelwise ranking"
 
 
 # ---- labeling config and task form ---------------------------------------------------------
@@ -276,14 +277,35 @@ class LabelStudioProject:
     def push(self, learner: Any, *, positions: Sequence[int] | None = None, batch_size: int = 10) -> Ranking:
         """Import the learner's unlabeled pool (or ``positions``) as tasks, skipping those
         already in the project, then rank them (:meth:`rerank`)."""
+        self.import_tasks(learner.unlabeled_indices.tolist() if positions is None else positions)
+        self.ranking_view()
+        return self.rerank(learner, batch_size=batch_size)
+
+    def import_tasks(self, positions: Sequence[int]) -> list[int]:
+        """Import the pool ``positions`` that have no task yet; returns those imported."""
         present = self.task_ids()
-        wanted = learner.unlabeled_indices.tolist() if positions is None else [int(p) for p in positions]
-        missing = [p for p in wanted if p not in present]
+        missing = [int(p) for p in positions if int(p) not in present]
         for start in range(0, len(missing), UPLOAD_BATCH):
             chunk = pool_tasks(self.dataset, missing[start:start + UPLOAD_BATCH], self.fingerprint)
             self.client.request("POST", f"/api/projects/{self.id}/import", chunk,
-                                query={"commit_to_project": "true", "return_task_ids": "true"})
-        return self.rerank(learner, batch_size=batch_size)
+                                query={"commit_to_project": "true"})
+        return missing
+
+    def ranking_view(self, title: str = RANKING_VIEW) -> int:
+        """A data manager tab ordered like the label stream (prediction score, lowest first)
+        showing the score; created once. Returns its id."""
+        views = self.client.request("GET", "/api/dm/views", query={"project": self.id}) or []
+        for view in views:
+            if (view.get("data") or {}).get("title") == title:
+                return int(view["id"])
+        hidden = [f"tasks:{column}" for column in (
+            "inner_id", "completed_at", "total_annotations", "cancelled_annotations", "total_predictions",
+            "annotators", "annotations_results", "annotations_ids", "predictions_model_versions", "file_upload",
+            "storage_filename", "created_at", "updated_at", "updated_by", "avg_lead_time", "draft_exists",
+            "data.pool_fingerprint", "data.tokens")]
+        data = {"title": title, "ordering": ["tasks:predictions_score"],
+                "hiddenColumns": {"explore": hidden, "labeling": hidden}}
+        return int(self.client.request("POST", "/api/dm/views", {"project": self.id, "data": data})["id"])
 
     def rerank(self, learner: Any, *, batch_size: int = 10, ranking: Ranking | None = None) -> Ranking:
         """Re-score the unlabeled pool and make Label Studio serve it in that order: the old

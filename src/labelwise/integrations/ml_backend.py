@@ -67,6 +67,7 @@ class LabelStudioBackend:
         self.dataset = learner.pool
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="labelwise-ls-backend")
         self._lock = threading.Lock()
+        self._record_lock = threading.Lock()
         self.ranking = Ranking([], {})
         self.priorities: dict[int, float] = {}
         self.model_version = "labelwise-cold"
@@ -163,12 +164,13 @@ class LabelStudioBackend:
             print("labelwise ML backend: rejected " + "; ".join(errors), file=sys.stderr)
             return 422, {"status": "rejected", "errors": errors}
         # Durable before we answer; the learner catches up on the worker thread.
-        current = self.store.labels
-        new = {p: v for p, v in labels.items() if current.get(p, _MISSING) != v}
-        for position, value in new.items():
-            self.store.record_label(position, value, iteration=self.n_fits)
-        if new:
-            self.submit(new)
+        with self._record_lock:  # two webhooks for one task must not both record it
+            current = self.store.labels
+            new = {p: v for p, v in labels.items() if current.get(p, _MISSING) != v}
+            for position, value in new.items():
+                self.store.record_label(position, value, iteration=self.n_fits)
+            if new:
+                self.submit(new)
         return 200, {"status": "ok", "recorded": sorted(new), "unchanged": sorted(set(labels) - set(new))}
 
 

@@ -82,6 +82,9 @@ def build_backend(config: dict[str, Any], store_path: str | os.PathLike, *, toke
                             random_state=config.get("random_state", 0), retrain=False)
     store = AnnotationStore(store_path)
     project = _project(config.get("label_studio"), pool)
+    if project is not None:  # the unlabeled pool as tasks; the backend ranks them once trained
+        project.import_tasks([p for p in range(len(pool)) if p not in store.labels])
+        project.ranking_view()
     return LabelStudioBackend(learner, store, token=token, project=project,
                               batch_size=int(config.get("batch_size", 10)))
 
