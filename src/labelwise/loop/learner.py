@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.base import clone
 
 from labelwise._io import atomic_write_bytes, atomic_write_text
 from labelwise._random import RandomState, check_random_state, derive_seed
@@ -49,7 +50,11 @@ class ActiveLearner:
     >>> batch = learner.query(20)             # entropy on the retrained model
 
     Args:
-        model: anything that follows :class:`~labelwise.models.Model`.
+        model: anything that follows :class:`~labelwise.models.Model`. A scikit-learn style
+            model (one with ``get_params``, as every labelwise adapter) is not changed: the
+            learner works on ``sklearn.base.clone(model)``, sets its ``random_state`` with
+            ``set_params`` before each fit, and ``learner.model`` is that (fitted) copy. A
+            model without ``get_params`` is used, and fitted, as it is.
         pool: the dataset to choose from; labels in it are ignored (use ``teach``).
         strategy: a registry name, a strategy instance, a :class:`StrategySchedule` or a
             ``{iteration: strategy}`` mapping.
@@ -88,7 +93,7 @@ class ActiveLearner:
     ) -> None:
         if len(pool) == 0:
             raise DataError("the pool is empty.")
-        self.model = model
+        self.model = _own_copy(model)
         self.pool = pool
         self.schedule = _as_schedule(strategy)
         self.cold_start = get_strategy(cold_start)
@@ -463,8 +468,7 @@ class ActiveLearner:
                 f"{self.cold_start.name!r} until the labels can train it.", ColdStartWarning, stacklevel=2)
             return
         self._ensure_prepared()
-        if hasattr(self.model, "random_state"):
-            self.model.random_state = derive_seed(self.rng)
+        _set_random_state(self.model, derive_seed(self.rng))
         started = time.perf_counter()
         if self._pseudo or self._weights:
             self._fit_with_pseudo()
@@ -719,6 +723,7 @@ class ActiveLearner:
                       retrain=bool(state["retrain"]),
                       stopping=stopping if stopping is not None else state.get("stopping"),
                       stop_set=stop_set)
+        learner.model = model  # the loaded (fitted) model itself, not an unfitted clone of it
         learner.rng = _restore_rng(state, path)
         learner._labels = _restore_labels(learner, state["labels"], path)
         learner._pending = {p: None for p in _restore_positions(state["pending"], len(pool), path, "pending")}
@@ -738,6 +743,25 @@ class ActiveLearner:
     def __repr__(self) -> str:
         return (f"ActiveLearner({type(self.model).__name__}, pool={self.n_pool}, labeled={len(self._labels)}, "
                 f"iteration={self.iteration}, schedule={self.schedule!r})")
+
+
+def _own_copy(model: Any) -> Any:
+    """The learner's own unfitted copy of a scikit-learn style model (the caller's object is
+    never prepared, re-seeded or fitted); any other model as it is."""
+    if not callable(getattr(model, "get_params", None)):
+        return model
+    try:
+        return clone(model)
+    except (RuntimeError, TypeError) as error:
+        raise ConfigError(
+            f"model: sklearn.base.clone({type(model).__name__}) failed ({error}). Fix: let __init__ store "
+            "each argument unchanged under its own name, as scikit-learn's estimator contract asks.") from None
+
+
+def _set_random_state(model: Any, seed: int) -> None:
+    """Seed one fit through ``set_params`` (a model without ``get_params`` keeps its own)."""
+    if callable(getattr(model, "get_params", None)) and "random_state" in model.get_params(deep=False):
+        model.set_params(random_state=seed)
 
 
 def _required_kinds(strategy: Any) -> tuple[str, ...]:
