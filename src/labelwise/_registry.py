@@ -53,9 +53,13 @@ def is_spec(name: str) -> bool:
     return is_file_spec(name) or is_module_spec(name)
 
 
-def _suggest(word: str, choices: list[str]) -> str:
+def suggest(word: str, choices: list[str]) -> str:
+    """The one did-you-mean: `` Did you mean 'a', 'b'?`` for the closest ``choices``, or ``""``."""
     close = difflib.get_close_matches(word, choices, n=3, cutoff=0.5)
     return f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+
+
+_suggest = suggest
 
 
 def _attribute(module: Any, attribute: str, spec: str, where: str) -> Any:
@@ -314,4 +318,4 @@ def _matches(entry: Entry, wanted: Mapping[str, Any]) -> bool:
 
 
 __all__ = ["Entry", "Registry", "check_parameters", "is_file_spec", "is_module_spec", "is_spec",
-           "load_object", "normalise"]
+           "load_object", "normalise", "suggest"]

@@ -14,6 +14,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
+from labelwise._registry import Registry, suggest
+from labelwise.errors import CapabilityError
+
 Producer = Callable[..., Any]
 
 
@@ -31,30 +34,33 @@ class OutputKind:
     delegate_option: str | None = None
 
 
-_KINDS: dict[str, OutputKind] = {}
+#: every output kind by name (task packages add theirs); values are :class:`OutputKind`
+OUTPUT_KINDS = Registry("output kind")
 
 
 def register_output(name: str, model_methods: tuple[str, ...], description: str, dense: bool = True,
                     delegate_option: str | None = None):
-    """Decorator: register a producer for the output ``name``."""
+    """Decorator: register a producer for the output ``name`` (registering a name again
+    replaces its producer)."""
 
     def decorate(produce: Producer) -> Producer:
-        _KINDS[name] = OutputKind(name, produce, model_methods, description, dense, delegate_option)
+        kind = OutputKind(name, produce, model_methods, description, dense, delegate_option)
+        OUTPUT_KINDS.register(name, target=kind, replace=True)
         return produce
 
     return decorate
 
 
 def output_kind(name: str) -> OutputKind:
-    from labelwise.errors import CapabilityError
-
-    if name not in _KINDS:
-        raise CapabilityError(f"unknown output {name!r}; known outputs: {sorted(_KINDS)}.")
-    return _KINDS[name]
+    """The registered kind ``name``; :class:`CapabilityError` with the closest names else."""
+    if name not in OUTPUT_KINDS:
+        raise CapabilityError(f"unknown output {name!r}.{suggest(name, OUTPUT_KINDS.names())} "
+                              f"Known outputs: {', '.join(OUTPUT_KINDS.names())}.")
+    return OUTPUT_KINDS.get_class(name)
 
 
 def known_outputs() -> dict[str, OutputKind]:
-    return dict(_KINDS)
+    return {name: OUTPUT_KINDS.get_class(name) for name in OUTPUT_KINDS.names()}
 
 
 def declared_outputs(model: Any) -> tuple[str, ...] | None:
@@ -69,9 +75,9 @@ def model_can_produce(model: Any, name: str, options: dict[str, Any] | None = No
     """Whether ``model`` (or the object its kind delegates to in ``options``) computes
     ``name``: read from its declaration (``provides``); a model of your own that declares
     nothing is asked for the methods the producer calls."""
-    kind = _KINDS.get(name)
-    if kind is None:
+    if name not in OUTPUT_KINDS:
         return False
+    kind = OUTPUT_KINDS.get_class(name)
     source = (options or {}).get(kind.delegate_option) if kind.delegate_option else None
     source = source if source is not None else model
     declared = declared_outputs(source)

@@ -4,10 +4,10 @@ from a config value: ``stopping_from_config({"any": ["kappa_average", {"label_bu
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from labelwise._registry import Registry
 from labelwise.errors import ConfigError
 from labelwise.stopping.agreement import ClassificationChange, KappaAverage, StabilizingPredictions
 from labelwise.stopping.base import AllOf, AnyOf, StoppingCriterion
@@ -15,22 +15,17 @@ from labelwise.stopping.budget import CostBudget, LabelBudget
 from labelwise.stopping.plateau import HeldOutPlateau
 from labelwise.stopping.uncertainty import MaxUncertainty, MinExpectedError, OverallUncertainty
 
-_REGISTRY: dict[str, type[StoppingCriterion]] = {}
-_ALIASES: dict[str, str] = {}
+#: every stopping criterion by name (one Registry: normalised names, aliases, did-you-mean,
+#: ``path/to/file.py:Class`` for a criterion of your own)
+STOPPING_CRITERIA = Registry("stopping criterion")
 
 
 def register_stopping_criterion(name: str, *aliases: str):
     """Class decorator: make a criterion available under ``name`` (and aliases)."""
 
     def decorate(cls: type[StoppingCriterion]) -> type[StoppingCriterion]:
-        if name in _REGISTRY and _REGISTRY[name] is not cls:
-            raise ConfigError(
-                f"stopping criterion name {name!r} is already taken by {_REGISTRY[name].__name__}."
-            )
+        STOPPING_CRITERIA.register(name, *aliases, target=cls)
         cls.name = name
-        _REGISTRY[name] = cls
-        for alias in aliases:
-            _ALIASES[alias] = name
         return cls
 
     return decorate
@@ -52,17 +47,13 @@ for _cls, _aliases in (
 
 def available_stopping_criteria(task: str | None = None) -> list[str]:
     """Registered names, optionally only those that apply to ``task``."""
-    return sorted(n for n, cls in _REGISTRY.items() if task is None or task in cls.tasks)
-
-
-def _key(name: str) -> str:
-    key = name.strip().lower().replace("-", "_").replace(" ", "_")
-    return _ALIASES.get(key, key)
+    return [n for n in STOPPING_CRITERIA.names()
+            if task is None or task in STOPPING_CRITERIA.get_class(n).tasks]
 
 
 def get_stopping_criterion(name: str | StoppingCriterion, **params: Any) -> StoppingCriterion:
-    """A fresh criterion ``name`` (a registry name or alias) built with ``params``; an
-    instance passes through."""
+    """A fresh criterion ``name`` (a registry name or alias, or ``file.py:Class``) built with
+    ``params``; an instance passes through."""
     if isinstance(name, StoppingCriterion):
         if params:
             raise ConfigError("parameters were given for an already built stopping criterion.")
@@ -71,16 +62,8 @@ def get_stopping_criterion(name: str | StoppingCriterion, **params: Any) -> Stop
         raise ConfigError(
             f"a stopping criterion is a name or an instance, got {type(name).__name__}."
         )
-    key = _key(name)
-    if key not in _REGISTRY:
-        close = difflib.get_close_matches(key, list(_REGISTRY) + list(_ALIASES), n=3, cutoff=0.5)
-        hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-        raise ConfigError(
-            f"unknown stopping criterion {name!r}.{hint} "
-            f"Available: {', '.join(available_stopping_criteria())}."
-        )
     try:
-        return _REGISTRY[key](**params)
+        return STOPPING_CRITERIA.get(name, **params)
     except TypeError as error:
         raise ConfigError(
             f"stopping criterion {name!r}: bad parameters {sorted(params)} ({error})."
