@@ -62,6 +62,10 @@ def load_benchmark_data(config: BenchmarkConfig) -> tuple[Any, Any]:
             if config.task == "classification":
                 if inventory and "label_names" not in options:
                     options["label_names"] = inventory
+                if "derive" in options:  # e.g. CoNLL NER -> multi-label entity types
+                    from labelwise.data.derived import load_derived
+
+                    return load_derived(path, **options)
                 return load_classification(path, **options)
             if config.task == "tagging":
                 if inventory and "tag_names" not in options:
