@@ -118,3 +118,44 @@ def test_domain_adaptation_needs_two_distinct_texts(tmp_path):
 
     with pytest.raises(DataError, match="two"):
         adapt_encoder(ClassificationDataset(["same text"] * 4, None, ("a", "b")), tmp_path, "unused")
+
+
+def _global_states():
+    import random
+
+    return random.getstate(), np.random.get_state()[1].copy(), torch.random.get_rng_state().clone()  # noqa: NPY002
+
+
+def _same_states(a, b):
+    return a[0] == b[0] and np.array_equal(a[1], b[1]) and torch.equal(a[2], b[2])
+
+
+def test_distillation_and_adaptation_leave_the_global_generators_alone(tiny_bert, ag_news, tmp_path):
+    teacher = TfidfLogisticRegression(max_features=500, embedding_dim=4).fit(ag_news.subset(np.arange(60)))
+    pool = ag_news.subset(np.arange(60, 76)).without_labels()
+    before = _global_states()
+    distill_transformer(teacher, pool, tmp_path / "student", tiny_bert, epochs=1, batch_size=8, max_length=16,
+                        random_state=5)
+    adapt_encoder(pool, tmp_path / "adapted", tiny_bert, steps=2, batch_size=4, max_length=16, eval_size=4,
+                  random_state=5)
+    assert _same_states(before, _global_states())
+
+
+def test_same_seed_same_student_through_the_shared_training_loop():
+    rng = np.random.default_rng(1)
+    inputs = list(rng.normal(size=(40, 4)).astype(np.float32))
+    teacher = rng.normal(size=(40, 3)).astype(np.float32)
+
+    def run(seed):
+        with torch.random.fork_rng():
+            torch.manual_seed(0)
+            student = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Dropout(0.2), torch.nn.Linear(8, 3))
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)  # dropout draws from the global generator; the shuffle does not
+            losses = train_student(student, inputs, teacher, epochs=3, batch_size=8, learning_rate=0.01,
+                                   random_state=seed)
+        return losses, [p.detach().clone() for p in student.parameters()]
+
+    (losses_a, weights_a), (losses_b, weights_b) = run(7), run(7)
+    assert len(losses_a) == 15 and losses_a == losses_b
+    assert all(torch.equal(a, b) for a, b in zip(weights_a, weights_b, strict=True))

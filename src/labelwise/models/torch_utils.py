@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import random
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -32,21 +31,6 @@ def autocast(device: Any, enabled: bool = True) -> contextlib.AbstractContextMan
         return contextlib.nullcontext()
     dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.autocast(device_type="cuda", dtype=dtype)
-
-
-def seed_everything(seed: int) -> Any:
-    """Seed Python, NumPy and torch (all devices); returns a ``torch.Generator`` on the CPU.
-
-    Changes the global generators for good: kept for callers outside models/ (plasm);
-    the model adapters use :func:`labelwise.models._estimator.seeded`, which restores them."""
-    import torch
-
-    random.seed(seed)
-    np.random.seed(seed % (2**32))  # noqa: NPY002 - seeds third-party code that uses the legacy global RNG
-    torch.manual_seed(seed)
-    generator = torch.Generator()
-    generator.manual_seed(seed)
-    return generator
 
 
 def length_sorted_batches(lengths: Sequence[int] | np.ndarray, batch_size: int) -> Iterator[np.ndarray]:

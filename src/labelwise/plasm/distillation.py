@@ -69,7 +69,7 @@ def kl_to_teacher(student_logits: np.ndarray, teacher_logits: np.ndarray, temper
 def train_student(student: Any, inputs: Sequence[Any], targets: np.ndarray, *,
                   forward: Callable[[Any, list[Any]], Any] | None = None, labels: np.ndarray | None = None,
                   temperature: float = 2.0, alpha: float = 0.0, epochs: int = 1, batch_size: int = 16,
-                  learning_rate: float = 5e-5, random_state: int = 0, progress: bool = False) -> list[float]:
+                  learning_rate: float = 5e-5, random_state: int | None = 0, progress: bool = False) -> list[float]:
     """Distil into a ``torch.nn.Module`` ``student``.
 
     Args:
@@ -80,7 +80,8 @@ def train_student(student: Any, inputs: Sequence[Any], targets: np.ndarray, *,
     Returns the loss per step.
     """
     torch = require("torch", "torch", "train_student()")
-    from tqdm.auto import tqdm
+    from labelwise.models._estimator import resolve_seed
+    from labelwise.models._training import TrainingConfig, train
 
     alpha = number(alpha, "alpha", low=0.0, high=1.0)
     temperature = number(temperature, "temperature", low=0.0, low_open=True)
@@ -93,24 +94,21 @@ def train_student(student: Any, inputs: Sequence[Any], targets: np.ndarray, *,
     if forward is None:
         def forward(module: Any, items: list[Any]) -> Any:
             return module(torch.stack([torch.as_tensor(item) for item in items]).to(device))
-    optimizer = torch.optim.AdamW(student.parameters(), lr=learning_rate)
-    rng = np.random.default_rng(random_state)
-    losses: list[float] = []
-    student.train()
-    for _ in tqdm(range(epochs), desc="distillation", disable=not progress):
-        order = rng.permutation(len(inputs))
-        for start in range(0, len(order), batch_size):
-            rows = order[start : start + batch_size]
-            logits = forward(student, [inputs[i] for i in rows])
-            loss = distillation_loss(logits, targets_tensor[rows].to(device), temperature=temperature,
-                                     labels=None if labels_tensor is None else labels_tensor[rows].to(device),
-                                     alpha=alpha)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-    student.eval()
-    return losses
+
+    def batch_loss(rows: np.ndarray) -> Any:
+        index = torch.as_tensor(rows)
+        logits = forward(student, [inputs[i] for i in rows]).float()
+        return distillation_loss(logits, targets_tensor[index].to(device), temperature=temperature,
+                                 labels=None if labels_tensor is None else labels_tensor[index].to(device),
+                                 alpha=alpha)
+
+    # The shared loop with distillation's recipe so far: constant learning rate, no warm-up,
+    # no clipping, AdamW's default weight decay (0.01).
+    config = TrainingConfig(epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, weight_decay=0.01,
+                            warmup_ratio=0.0, schedule="constant", max_grad_norm=None, progress=progress,
+                            description="distillation")
+    generator = torch.Generator().manual_seed(resolve_seed(random_state))
+    return train(student, len(inputs), batch_loss, config, device=device, generator=generator).step_losses
 
 
 @dataclass
@@ -148,11 +146,12 @@ def distill_transformer(teacher: Any, pool: Any, output_dir: str | Path, student
     AutoModelForSequenceClassification, AutoTokenizer = (transformers.AutoModelForSequenceClassification,
                                                          transformers.AutoTokenizer)
 
-    from labelwise.models.torch_utils import choose_device, seed_everything
+    from labelwise.models._estimator import resolve_seed, seeded
+    from labelwise.models.torch_utils import choose_device
 
     alpha = number(alpha, "alpha", low=0.0, high=1.0)
     temperature = number(temperature, "temperature", low=0.0, low_open=True)
-    seed_everything(int(random_state))
+    seed = resolve_seed(random_state)
     texts = list(pool.inputs)
     labels = np.full(len(texts), -1, dtype=np.int64)
     if gold is not None and gold.labels is not None:
@@ -162,11 +161,13 @@ def distill_transformer(teacher: Any, pool: Any, output_dir: str | Path, student
     targets = teacher_logits(teacher, dataset_all)
     path = resolve_model_path(student_name_or_path)
     tokenizer = AutoTokenizer.from_pretrained(path)
-    student = AutoModelForSequenceClassification.from_pretrained(
-        path, num_labels=targets.shape[1], id2label=dict(enumerate(pool.label_names)),
-        label2id={n: i for i, n in enumerate(pool.label_names)})
     device = choose_device(device)
-    student.to(device)
+    # The new head's initialisation and dropout draw from torch's global generator: fork it.
+    with seeded(seed, device):
+        student = AutoModelForSequenceClassification.from_pretrained(
+            path, num_labels=targets.shape[1], id2label=dict(enumerate(pool.label_names)),
+            label2id={n: i for i, n in enumerate(pool.label_names)})
+        student.to(device)
 
     def forward(module: Any, items: list[str]) -> Any:
         encoded = tokenizer(items, truncation=True, max_length=max_length, padding=True, return_tensors="pt")
@@ -180,9 +181,10 @@ def distill_transformer(teacher: Any, pool: Any, output_dir: str | Path, student
 
     before = kl_to_teacher(student_logits(), targets)
     started = time.perf_counter()
-    losses = train_student(student, texts, targets, forward=forward, labels=labels if alpha > 0 else None,
-                           temperature=temperature, alpha=alpha, epochs=epochs, batch_size=batch_size,
-                           learning_rate=learning_rate, random_state=random_state, progress=progress)
+    with seeded(seed, device):
+        losses = train_student(student, texts, targets, forward=forward, labels=labels if alpha > 0 else None,
+                               temperature=temperature, alpha=alpha, epochs=epochs, batch_size=batch_size,
+                               learning_rate=learning_rate, random_state=seed, progress=progress)
     seconds = time.perf_counter() - started
     after = kl_to_teacher(student_logits(), targets)
     output = Path(output_dir)

@@ -99,14 +99,16 @@ def adapt_encoder(pool: Any, output_dir: str | Path, model_name_or_path: str | N
     """
     require("torch", "transformers", "adapt_encoder()")
     require("transformers", "transformers", "adapt_encoder()")
-    from labelwise.models.torch_utils import choose_device, seed_everything
+    from labelwise.models._estimator import seeded
+    from labelwise.models.torch_utils import choose_device
 
     texts = [t for t in pool.inputs if isinstance(t, str) and t.strip()]
     if not texts:
         raise DataError("the pool holds no text to adapt the encoder on.")
     train_texts, held = split_held_out(texts, eval_size, random_state)
-    seed_everything(int(random_state))
-    model, tokenizer, missing = load_masked_lm(model_name_or_path, device=choose_device(device))
+    device = choose_device(device)
+    with seeded(int(random_state), device):  # the fresh MLM head's initialisation: global generator forked
+        model, tokenizer, missing = load_masked_lm(model_name_or_path, device=device)
     before = masked_lm_loss(model, tokenizer, held, max_length=max_length, mlm_probability=mlm_probability)
     started = time.perf_counter()
     losses = train_masked_lm(model, tokenizer, train_texts, steps=steps, batch_size=batch_size, max_length=max_length,
