@@ -174,6 +174,6 @@ def test_a_multilingual_encoder_from_a_local_path_reads_every_script_without_unk
     learner.teach(seed, [pool.labels[i] for i in seed])
     batch = learner.query(4)
     assert len(batch) == 4 and np.isfinite(batch.scores).all()
-    probabilities = model.predict_proba(pool)
+    probabilities = learner.model.predict_proba(pool)  # the learner fits its own copy
     assert probabilities.shape == (len(pool), 2)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
