@@ -42,3 +42,24 @@ def test_a_stopping_criterion_of_your_own_loads_from_a_file(tmp_path):
         "        return StopDecision(False, 'never', None)\n")
     criterion = get_stopping_criterion(f"{path}:Never")
     assert type(criterion).__name__ == "Never"
+
+
+def test_optional_import_names_the_extra_that_installs_a_missing_package():
+    from labelwise._lazy import optional_import
+
+    assert optional_import("json", "core").dumps([1]) == "[1]"
+    with pytest.raises(ConfigError, match=r"SetFit needs the package 'no_such_pkg_x'.*labelwise\[setfit\]"):
+        optional_import("no_such_pkg_x.sub", "setfit", "SetFit")
+
+
+def test_packages_resolve_lazy_names_through_one_helper():
+    import labelwise.annotate
+    import labelwise.annotators
+    import labelwise.models
+    import labelwise.plasm
+
+    for package in (labelwise.models, labelwise.plasm, labelwise.annotate, labelwise.annotators):
+        assert package.__getattr__.__qualname__.startswith("lazy_attributes")
+    assert labelwise.models.TextCNN.__name__ == "TextCNN"
+    with pytest.raises(AttributeError, match="labelwise.models.*Nope"):
+        labelwise.models.Nope  # noqa: B018

@@ -4,18 +4,11 @@ The store needs nothing beyond labelwise; the widget needs ``anywidget`` (``pip 
 'labelwise[annotate]'``), so it is imported lazily.
 """
 
+from labelwise._lazy import lazy_attributes
 from labelwise.annotate.store import AnnotationStore, CorruptLineWarning, Decision, entity_spans
 
 __all__ = ["AnnotationStore", "Annotator", "BackgroundLearner", "CorruptLineWarning", "Decision", "entity_spans"]
 
 
-def __getattr__(name: str):
-    if name == "Annotator":
-        from labelwise.annotate.widget import Annotator
-
-        return Annotator
-    if name == "BackgroundLearner":
-        from labelwise.annotate.background import BackgroundLearner
-
-        return BackgroundLearner
-    raise AttributeError(f"module 'labelwise.annotate' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, {"Annotator": "labelwise.annotate.widget",
+                                          "BackgroundLearner": "labelwise.annotate.background"})

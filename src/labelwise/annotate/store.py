@@ -37,7 +37,8 @@ from typing import Any
 import numpy as np
 
 from labelwise._io import append_line_durably, atomic_write_text, exclusive_lock
-from labelwise.errors import ConfigError, DataError, LockedError
+from labelwise._lazy import optional_import
+from labelwise.errors import DataError, LockedError
 
 ACTIONS = ("label", "skip", "undo")
 SNAPSHOT_VERSION = 1
@@ -422,11 +423,7 @@ class AnnotationStore:
 
     def to_hf_dataset(self, dataset: Any) -> Any:
         """A Hugging Face ``datasets.Dataset`` of the labeled rows."""
-        try:
-            import datasets
-        except ImportError as error:  # pragma: no cover - depends on the environment
-            raise ConfigError("to_hf_dataset needs the optional package `datasets`. "
-                              "Fix: pip install 'labelwise[transformers]'.") from error
+        datasets = optional_import("datasets", "transformers", "to_hf_dataset")
         rows = self._rows(dataset)
         if dataset.task == "tagging":
             return datasets.Dataset.from_dict({"position": [r[0] for r in rows],

@@ -10,6 +10,7 @@
 Not to be confused with :class:`labelwise.annotate.Annotator`, the Jupyter widget.
 """
 
+from labelwise._lazy import lazy_attributes
 from labelwise.annotators.aggregate import (
     Aggregate,
     SummaryConsensus,
@@ -37,9 +38,5 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    if name in ("LLMAnnotator", "LLMConfig"):
-        from labelwise.annotators import llm
-
-        return getattr(llm, name)
-    raise AttributeError(f"module 'labelwise.annotators' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, {"LLMAnnotator": "labelwise.annotators.llm",
+                                          "LLMConfig": "labelwise.annotators.llm"})

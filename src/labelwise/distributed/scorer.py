@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from labelwise._lazy import optional_import
 from labelwise.distributed.partitioned import PartitionedPool, check_positions, concat_datasets
 from labelwise.distributed.worker import ModelHandle, check_version, pack_model, worker_model
 from labelwise.errors import ConfigError, SelectionError
@@ -33,10 +34,7 @@ from labelwise.strategies.base import CheckedOutputs, multi_label_signal
 
 def as_client(cluster: Any) -> Any:
     """A ``dask.distributed.Client`` from a client, a scheduler address or a cluster object."""
-    try:
-        from distributed import Client
-    except ImportError:  # pragma: no cover - the extra is installed in CI
-        raise ConfigError("cluster= needs dask.distributed: pip install 'labelwise[distributed]'.") from None
+    Client = optional_import("distributed", "distributed", "cluster=").Client
     if isinstance(cluster, Client):
         return cluster
     if isinstance(cluster, str) or hasattr(cluster, "scheduler_address"):

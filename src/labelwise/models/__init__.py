@@ -1,9 +1,7 @@
 """Model adapters. Torch-based adapters load lazily, so the default scikit-learn path
 never imports torch."""
 
-from importlib import import_module
-from typing import Any
-
+from labelwise._lazy import lazy_attributes
 from labelwise.models._estimator import LabelwiseModel, load_model
 from labelwise.models.base import is_fitted
 from labelwise.models.registry import available_models, get_model
@@ -23,10 +21,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'labelwise.models' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from labelwise._io import atomic_write_bytes, atomic_write_text
+from labelwise._lazy import optional_import
 from labelwise._random import RandomState
 from labelwise.errors import ConfigError, DataError, NotFittedError
 from labelwise.models._estimator import LabelwiseModel, resolve_seed
@@ -82,11 +83,8 @@ class SentenceEncoder:
     # ---- the network -----------------------------------------------------------------------
     def _load(self) -> Any:
         if self._network is None:
-            try:
-                from transformers import AutoModel, AutoTokenizer
-            except ImportError as error:
-                raise ConfigError("embedding models need torch and transformers: "
-                                  "pip install 'labelwise[transformers]'.") from error
+            transformers = optional_import("transformers", "transformers", "embedding models")
+            AutoModel, AutoTokenizer = transformers.AutoModel, transformers.AutoTokenizer
             import torch
 
             from labelwise.models.torch_utils import choose_device

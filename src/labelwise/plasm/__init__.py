@@ -1,9 +1,7 @@
 """Post-processing for efficient AL: distillation, pseudo-labelling, TracIn filtering,
 the PLASM pipeline and domain adaptation. Torch-based parts load lazily."""
 
-from importlib import import_module
-from typing import Any
-
+from labelwise._lazy import lazy_attributes
 from labelwise.plasm.pipeline import PlasmResult, plasm
 from labelwise.plasm.pseudo_label import PseudoLabels, pseudo_label, select_pseudo_labels
 from labelwise.plasm.tracin import (
@@ -27,10 +25,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        return getattr(import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'labelwise.plasm' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [

@@ -3,21 +3,17 @@ with a :class:`~labelwise.errors.LabelwiseError` that says what to change."""
 
 from __future__ import annotations
 
-import importlib
 import math
 from types import ModuleType
 from typing import Any
 
+from labelwise._lazy import optional_import
 from labelwise.errors import ConfigError
 
 
 def require(module: str, extra: str, who: str) -> ModuleType:
-    """Import ``module`` or say which extra installs it."""
-    try:
-        return importlib.import_module(module)
-    except ImportError as error:
-        raise ConfigError(f"{who} needs the package {module.split('.')[0]!r}, which is not installed "
-                          f"({error}). Install it: pip install 'labelwise[{extra}]'.") from error
+    """Import ``module`` or say which extra installs it (:func:`labelwise._lazy.optional_import`)."""
+    return optional_import(module, extra, who)
 
 
 def number(value: Any, name: str, *, low: float | None = None, high: float | None = None,
