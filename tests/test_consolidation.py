@@ -63,3 +63,23 @@ def test_packages_resolve_lazy_names_through_one_helper():
     assert labelwise.models.TextCNN.__name__ == "TextCNN"
     with pytest.raises(AttributeError, match="labelwise.models.*Nope"):
         labelwise.models.Nope  # noqa: B018
+
+
+def test_pandas_is_an_optional_extra_that_labelwise_never_imports():
+    import subprocess
+    import sys
+    import tomllib
+    from pathlib import Path
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
+    assert not any(d.startswith("pandas") for d in project["dependencies"])
+    assert any(d.startswith("pandas") for d in project["optional-dependencies"]["pandas"])
+    # scikit-learn imports pandas when it is installed, so block it: labelwise must work without.
+    code = ("import sys; sys.modules['pandas'] = None; import labelwise, labelwise.data, labelwise.models, "
+            "labelwise.loop, labelwise.strategies, labelwise.stopping, labelwise.benchmark, "
+            "labelwise.annotate.store, labelwise.plasm, labelwise.cli.main; from labelwise.data import "
+            "load_ag_news_sample; from labelwise.models import TfidfLogisticRegression; train, _ = "
+            "load_ag_news_sample(); TfidfLogisticRegression(max_features=200).fit(train.subset(range(40))); "
+            "print('ok')")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "ok", result.stderr[-2000:]

@@ -49,9 +49,9 @@ class FilePartition:
 
         source: Any = self.path
         if self.path.endswith(".parquet"):
-            import pandas as pd
+            from labelwise._lazy import optional_import
 
-            source = pd.read_parquet(self.path)
+            source = optional_import("pandas", "distributed", "reading a Parquet shard").read_parquet(self.path)
         dataset = load_classification(source, text_column=self.text_column, label_column=self.label_column,
                                       label_names=self.label_names or None)
         if not dataset.label_names and self.label_names:
