@@ -75,7 +75,12 @@ def test_pandas_is_an_optional_extra_that_labelwise_never_imports():
     assert not any(d.startswith("pandas") for d in project["dependencies"])
     assert any(d.startswith("pandas") for d in project["optional-dependencies"]["pandas"])
     # scikit-learn imports pandas when it is installed, so block it: labelwise must work without.
-    code = ("import sys; sys.modules['pandas'] = None; import labelwise, labelwise.data, labelwise.models, "
+    code = ("import sys\n"
+            "class NoPandas:\n"
+            "    def find_spec(self, name, path=None, target=None):\n"
+            "        if name.split('.')[0] == 'pandas': raise ModuleNotFoundError(name)\n"
+            "sys.meta_path.insert(0, NoPandas())\n"
+            "import labelwise, labelwise.data, labelwise.models, "
             "labelwise.loop, labelwise.strategies, labelwise.stopping, labelwise.benchmark, "
             "labelwise.annotate.store, labelwise.plasm, labelwise.cli.main; from labelwise.data import "
             "load_ag_news_sample; from labelwise.models import TfidfLogisticRegression; train, _ = "
