@@ -21,11 +21,14 @@ TASKS = ("classification", "tagging", "seq2seq")
 SIZE_MODES = ("percent", "count", "one_per_class")
 UNITS = ("instances", "tokens")
 TOP_LEVEL = ("name", "task", "data", "model", "strategies", "subsampling", "initial", "query",
-             "iterations", "seeds", "output", "output_options", "cold_start", "reference", "stopping")
+             "iterations", "seeds", "output", "output_options", "cold_start", "reference", "stopping",
+             "cluster")
 #: seeds when a config gives none: enough for a paired t-interval to separate real gains
 DEFAULT_SEEDS = 5
 #: fields that do not change the records, so a folder may be resumed with other values
-NOT_IDENTITY = ("output", "reference")
+NOT_IDENTITY = ("output", "reference", "cluster")
+#: fields of the ``cluster:`` section (pool inference and scoring on Dask; the records do not change)
+CLUSTER_FIELDS = ("address", "n_workers", "threads_per_worker")
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,9 @@ class BenchmarkConfig:
     #: stopping-criterion specs (see :func:`labelwise.stopping.stopping_from_config`); each is
     #: asked after every iteration of every run, and its decisions land in the records
     stopping: tuple[Any, ...] = ()
+    #: ``{address}`` of a Dask scheduler, or ``{n_workers, threads_per_worker}`` for a local
+    #: cluster; None runs in this process (the selections are the same either way)
+    cluster: dict[str, Any] | None = None
 
     @property
     def stopping_labels(self) -> list[str]:
@@ -107,13 +113,15 @@ class BenchmarkConfig:
         data["stopping"] = list(self.stopping)
         if not self.stopping:  # configs without stopping keep the identity they had before it
             data.pop("stopping")
+        if self.cluster is None:
+            data.pop("cluster")
         return data
 
     def identity(self) -> dict[str, Any]:
         """Everything that determines the records (the output folder does not)."""
         data = self.to_dict()
         for key in NOT_IDENTITY:
-            data.pop(key)
+            data.pop(key, None)
         return data
 
 
@@ -188,7 +196,8 @@ def config_from_dict(raw: Any, *, check_files: bool = True, check_components: bo
     config = BenchmarkConfig(task=task, data=data, model=model, strategies=strategies, initial=initial,
                              query=query, iterations=iterations, seeds=seeds, output=output,
                              subsampling=subsampling, name=name, output_options=output_options,
-                             cold_start=cold_start, reference=reference, stopping=stopping)
+                             cold_start=cold_start, reference=reference, stopping=stopping,
+                             cluster=_cluster(raw.get("cluster")))
     if check_components:
         validate_components(config)
     return config
@@ -205,6 +214,24 @@ def config_from_stored(stored: dict[str, Any], *, source: str = "config.yaml") -
             data[key] = {"path": source_data.get("path"), **source_data["options"]}
     raw["data"] = data
     return config_from_dict(raw, check_files=False, source=source)
+
+
+def _cluster(raw: Any) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"cluster: expected a mapping such as {{address: 'tcp://host:8786'}} or "
+                          f"{{n_workers: 2}}, got {_type(raw)}.")
+    for key, value in raw.items():
+        if key not in CLUSTER_FIELDS:
+            raise ConfigError(f"cluster.{key}: unknown field; cluster takes {', '.join(CLUSTER_FIELDS)}.")
+        if key == "address" and not isinstance(value, str):
+            raise ConfigError(f"cluster.address: expected a scheduler address string, got {_type(value)}.")
+        if key != "address" and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ConfigError(f"cluster.{key}: expected a positive int, got {value!r}.")
+    if "address" in raw and ("n_workers" in raw or "threads_per_worker" in raw):
+        raise ConfigError("cluster: give either address (an existing scheduler) or n_workers (a local cluster).")
+    return dict(raw)
 
 
 def stopping_label(spec: Any) -> str:

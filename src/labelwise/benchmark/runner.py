@@ -237,7 +237,7 @@ def run_one(config: BenchmarkConfig, pool: Any, test: Any, strategy_index: int, 
     model = build_model(config, random_state=seed)
     learner = ActiveLearner(model, pool, get_strategy(spec.name, **spec.params), random_state=rng,
                             cold_start=config.cold_start, subsampler=build_subsampler(config),
-                            output_options=build_output_options(config, seed))
+                            output_options=build_output_options(config, seed), cluster=_cluster(config))
     tokens = isinstance(pool, TaggingDataset)
     query_budget = _budget(config.query, pool)
     # A fresh instance of every criterion per run; each sees one state per model version.
@@ -299,6 +299,14 @@ def run_one(config: BenchmarkConfig, pool: Any, test: Any, strategy_index: int, 
 
 
 # ---- the whole benchmark -------------------------------------------------------------------
+def _cluster(config: BenchmarkConfig) -> Any:
+    if config.cluster is None:
+        return None
+    from labelwise.distributed.clusters import open_cluster
+
+    return open_cluster(config.cluster)
+
+
 def run_benchmark(config: BenchmarkConfig | str | Path, *, progress: bool = True,
                   on_record: Callable[[dict[str, Any]], None] | None = None) -> Path:
     """Run (or resume) every (strategy, seed) of ``config``; return the output folder.

@@ -6,7 +6,7 @@ every worker (``ModelHandle.payload``, a Dask future). Each worker process keeps
 model of the newest version it was asked for in :data:`_MODELS` and evicts older ones,
 so a retrained model replaces its predecessor instead of piling up.
 
-Models without ``save`` (a user's object) travel pickled instead.
+Models without ``save`` (a user's object) travel cloudpickled instead.
 """
 
 from __future__ import annotations
@@ -55,7 +55,9 @@ def pack_model(model: Any, folder: str | Path | None = None) -> tuple[str | None
     ``folder`` (shared disk), or into a temporary folder whose tar archive is returned."""
     lean = lean_copy(model)
     if not callable(getattr(lean, "save", None)):
-        return None, pickle.dumps(lean, protocol=pickle.HIGHEST_PROTOCOL), True
+        import cloudpickle
+
+        return None, cloudpickle.dumps(lean, protocol=pickle.HIGHEST_PROTOCOL), True
     if folder is not None:
         return str(lean.save(folder)), None, False
     with tempfile.TemporaryDirectory(prefix="labelwise-model-") as temporary:
