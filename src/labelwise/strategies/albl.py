@@ -130,6 +130,48 @@ class ActiveLearningByLearning(QueryStrategy):
         """Forget what the bandit learned (a new run)."""
         self._reset_bandit()
 
+    # ---- persistence (ActiveLearner.save / load) ----------------------------------------------
+    def get_state(self) -> dict[str, Any]:
+        """The bandit's learned state as plain JSON data: log weights, the labels expected,
+        the pending round (its positions, query probabilities and expert distribution), the
+        importance-weighted history and the rewards. :meth:`set_state` restores it."""
+        last = self._round
+        return {
+            "log_weights": None if self._log_weights is None else self._log_weights.tolist(),
+            "labels_expected": self._labels_expected,
+            "round": None if last is None else {
+                "positions": [int(x) for x in last["positions"]], "q": [float(x) for x in last["q"]],
+                "share": [float(x) for x in last["share"]], "p": [float(x) for x in last["p"]],
+                "p_min": float(last["p_min"])},
+            "history_positions": list(self._history_positions),
+            "history_weights": list(self._history_weights),
+            "rewards": list(self._rewards),
+        }
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`get_state` returned (raises ConfigError when it does not fit
+        this bandit's experts)."""
+        try:
+            n_experts = len(self.expert_names)
+            log_weights = state["log_weights"]
+            if log_weights is not None and len(log_weights) != n_experts:
+                raise ConfigError(f"albl: the saved state has {len(log_weights)} expert weights, this "
+                                  f"bandit has {n_experts} experts ({self.expert_names}); pass the same "
+                                  "strategies as when it was saved.")
+            last = state["round"]
+            self._log_weights = None if log_weights is None else np.asarray(log_weights, dtype=float)
+            self._labels_expected = None if state["labels_expected"] is None else int(state["labels_expected"])
+            self._round = None if last is None else {
+                "positions": np.asarray(last["positions"], dtype=np.int64),
+                "q": np.asarray(last["q"], dtype=float), "share": np.asarray(last["share"], dtype=float),
+                "p": np.asarray(last["p"], dtype=float), "p_min": float(last["p_min"])}
+            self._history_positions = [int(x) for x in state["history_positions"]]
+            self._history_weights = [float(x) for x in state["history_weights"]]
+            self._rewards = [float(x) for x in state["rewards"]]
+        except (KeyError, TypeError, ValueError) as error:
+            raise ConfigError(f"albl: the saved bandit state is malformed ({type(error).__name__}: "
+                              f"{error}); save the learner again.") from None
+
     # ---- introspection ---------------------------------------------------------------------
     @property
     def expert_names(self) -> list[str]:
@@ -164,7 +206,8 @@ class ActiveLearningByLearning(QueryStrategy):
         if self._experts is None:
             built = []
             for spec in self.strategies:
-                if isinstance(spec, tuple):
+                # a list pair is a tuple pair that went through JSON (ActiveLearner.save)
+                if isinstance(spec, tuple | list):
                     expert = get_strategy(spec[0], **dict(spec[1]))
                 else:
                     expert = get_strategy(spec)
