@@ -88,3 +88,52 @@ def test_pandas_is_an_optional_extra_that_labelwise_never_imports():
             "print('ok')")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.stdout.strip() == "ok", result.stderr[-2000:]
+
+
+# ---- naming: query_size everywhere, batch_size only for the SGD mini-batch -------------------
+@pytest.fixture
+def classification_pool():
+    from labelwise.data import ClassificationDataset
+
+    words = ["match goal", "market shares", "election war", "rain cloud"]
+    return ClassificationDataset([f"{words[i % 4]} item {i}" for i in range(40)], None,
+                                 ["Sports", "Business", "World", "Weather"])
+
+
+def test_learner_query_takes_query_size_and_k_still_works_with_a_future_warning(classification_pool):
+    import warnings
+
+    from labelwise.loop import ActiveLearner
+    from labelwise.models import TfidfLogisticRegression
+
+    learner = ActiveLearner(TfidfLogisticRegression(), classification_pool, "entropy", random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert len(learner.query(query_size=3).indices) == 3
+        assert len(learner.query(2).indices) == 2
+    with pytest.warns(FutureWarning, match="k= is now query_size="):
+        assert len(learner.query(k=4).indices) == 4
+    with pytest.raises(ConfigError, match="not both"):
+        learner.query(query_size=2, k=2)
+
+
+def test_annotator_and_background_learner_take_query_size(classification_pool, tmp_path):
+    pytest.importorskip("anywidget")
+    from labelwise.annotate import Annotator, BackgroundLearner
+    from labelwise.loop import ActiveLearner
+    from labelwise.models import TfidfLogisticRegression
+
+    widget = Annotator(classification_pool, TfidfLogisticRegression(), "random", store=tmp_path / "a.jsonl",
+                       query_size=4)
+    assert widget.query_size == 4 and widget.background.query_size == 4
+    with pytest.warns(FutureWarning, match="batch_size= is now query_size="):
+        old = Annotator(classification_pool, TfidfLogisticRegression(), "random", store=tmp_path / "b.jsonl",
+                        batch_size=3)
+    assert old.query_size == 3
+    with pytest.warns(FutureWarning):
+        assert old.batch_size == 3
+    learner = ActiveLearner(TfidfLogisticRegression(), classification_pool, "random", random_state=0)
+    with pytest.warns(FutureWarning):
+        assert BackgroundLearner(learner, batch_size=5).query_size == 5
+    widget.close()
+    old.close()

@@ -33,7 +33,7 @@ def _label_all(widget: Annotator) -> None:
 
 def test_next_shows_the_ranked_queue_while_a_slow_fit_runs(tmp_path, pool, fakes):
     model = fakes.SlowModel()
-    widget = Annotator(pool, model, "random", store=tmp_path / "a.jsonl", batch_size=4)
+    widget = Annotator(pool, model, "random", store=tmp_path / "a.jsonl", query_size=4)
     upcoming = [item["position"] for item in widget.upcoming]
     _label_all(widget)
     shown = widget.next_batch()
@@ -50,7 +50,7 @@ def test_next_shows_the_ranked_queue_while_a_slow_fit_runs(tmp_path, pool, fakes
 
 
 def test_a_failing_background_fit_appears_in_the_status(tmp_path, pool, fakes):
-    widget = Annotator(pool, fakes.SlowModel(fail=True), "random", store=tmp_path / "a.jsonl", batch_size=3)
+    widget = Annotator(pool, fakes.SlowModel(fail=True), "random", store=tmp_path / "a.jsonl", query_size=3)
     _label_all(widget)
     widget.next_batch()
     widget.wait(30)
@@ -63,7 +63,7 @@ def test_a_failing_background_fit_appears_in_the_status(tmp_path, pool, fakes):
 
 def test_the_queue_is_ranked_by_candidate_scores(pool, fakes):
     learner = ActiveLearner(fakes.SlowModel(), pool, ByPosition(), random_state=0)
-    background = BackgroundLearner(learner, batch_size=5)
+    background = BackgroundLearner(learner, query_size=5)
     background.rank_now()
     assert background.queue == sorted(range(len(pool)), reverse=True)
     assert background.peek(3, exclude={29}) == [28, 27, 26]
@@ -73,7 +73,7 @@ def test_the_queue_is_ranked_by_candidate_scores(pool, fakes):
 
 def test_labels_teach_the_learner_and_the_model_scores_the_test_set(tmp_path, pool):
     widget = Annotator(pool, TfidfLogisticRegression(embedding_dim=8), "entropy", store=tmp_path / "a.jsonl",
-                       batch_size=6, test=pool)
+                       query_size=6, test=pool)
     _label_all(widget)
     finished = widget.current_positions
     widget.next_batch()
@@ -87,7 +87,7 @@ def test_labels_teach_the_learner_and_the_model_scores_the_test_set(tmp_path, po
 
 
 def test_skip_and_undo(tmp_path, pool, fakes):
-    widget = Annotator(pool, fakes.SlowModel(), "random", store=tmp_path / "a.jsonl", batch_size=3)
+    widget = Annotator(pool, fakes.SlowModel(), "random", store=tmp_path / "a.jsonl", query_size=3)
     first, second, _ = widget.current_positions
     widget.label(first, "World")
     widget.skip(second)
@@ -103,7 +103,7 @@ def test_reopening_the_store_resumes_labels_queue_and_iteration(tmp_path, pool, 
     path = tmp_path / "a.jsonl"
     model = fakes.SlowModel()
     model.release.set()
-    widget = Annotator(pool, model, "random", store=path, batch_size=4)
+    widget = Annotator(pool, model, "random", store=path, query_size=4)
     _label_all(widget)
     labeled = dict(widget.store.labels)
     widget.next_batch()
@@ -115,7 +115,7 @@ def test_reopening_the_store_resumes_labels_queue_and_iteration(tmp_path, pool, 
     widget.close()
 
     again_model = fakes.SlowModel()  # its fit blocks: the restored queue is not re-ranked yet
-    again = Annotator(pool, again_model, "random", store=AnnotationStore(path), batch_size=4)
+    again = Annotator(pool, again_model, "random", store=AnnotationStore(path), query_size=4)
     assert again.store.labels == labeled
     assert again.iteration == 1
     assert again.current_positions == current
@@ -130,7 +130,7 @@ def test_reopening_the_store_resumes_labels_queue_and_iteration(tmp_path, pool, 
 
 def test_ner_labels_suggestions_and_validation(tmp_path, ner_pool, fakes):
     model = fakes.FakeTagger()
-    widget = Annotator(ner_pool, model, "random", store=tmp_path / "ner.jsonl", batch_size=2)
+    widget = Annotator(ner_pool, model, "random", store=tmp_path / "ner.jsonl", query_size=2)
     assert widget.task == "tagging" and widget.label_names == ["PER", "ORG", "LOC"]
     position = widget.current_positions[0]
     n = len(ner_pool.tokens[position])
@@ -153,7 +153,7 @@ def test_multi_label_values_are_name_lists(tmp_path, fakes):
     from labelwise.data import ClassificationDataset
 
     data = ClassificationDataset([f"text {i}" for i in range(10)], None, ["a", "b", "c"], multi_label=True)
-    widget = Annotator(data, fakes.SlowModel(), "random", store=tmp_path / "m.jsonl", batch_size=2)
+    widget = Annotator(data, fakes.SlowModel(), "random", store=tmp_path / "m.jsonl", query_size=2)
     position = widget.current_positions[0]
     widget.label(position, ["c", "a"])
     assert widget.store.labels[position] == ["a", "c"]

@@ -132,7 +132,7 @@ def test_clicks_never_reread_or_replay_the_decision_log(tmp_path, pool, fakes, m
         store.write_snapshot(queue=range(12, len(pool)), iteration=1)
     model = fakes.SlowModel()
     model.release.set()
-    widget = Annotator(pool, model, "random", store=path, batch_size=4)
+    widget = Annotator(pool, model, "random", store=path, query_size=4)
     widget.wait(30)
     widget.store.decisions = _CountingList(widget.store.decisions)
     _CountingList.passes = 0
@@ -162,7 +162,7 @@ def test_clicks_never_reread_or_replay_the_decision_log(tmp_path, pool, fakes, m
 
 
 def test_label_refuses_negative_ids_floats_and_non_lists_with_data_error(tmp_path, pool, fakes):
-    widget = Annotator(pool, fakes.SlowModel(), "random", store=tmp_path / "a.jsonl", batch_size=3)
+    widget = Annotator(pool, fakes.SlowModel(), "random", store=tmp_path / "a.jsonl", query_size=3)
     position = widget.current_positions[0]
     for value in (-1, 3, 1.9, None, True, ["World"]):
         with pytest.raises(DataError, match=f"position {position}"):
@@ -180,11 +180,11 @@ def test_multi_label_and_ner_values_must_be_lists_of_names(tmp_path, ner_pool, f
     from labelwise.data import ClassificationDataset
 
     data = ClassificationDataset([f"text {i}" for i in range(10)], None, ["ab", "b"], multi_label=True)
-    widget = Annotator(data, fakes.SlowModel(), "random", store=tmp_path / "m.jsonl", batch_size=2)
+    widget = Annotator(data, fakes.SlowModel(), "random", store=tmp_path / "m.jsonl", query_size=2)
     with pytest.raises(DataError, match="list of label names"):
         widget.label(widget.current_positions[0], "ab")  # not the letters 'a' and 'b'
     widget.close()
-    tagger = Annotator(ner_pool, fakes.FakeTagger(), "random", store=tmp_path / "n.jsonl", batch_size=2)
+    tagger = Annotator(ner_pool, fakes.FakeTagger(), "random", store=tmp_path / "n.jsonl", query_size=2)
     with pytest.raises(DataError, match="list of tags"):
         tagger.label(tagger.current_positions[0], "O")
     tagger.close()
@@ -195,7 +195,7 @@ def test_resuming_without_a_valid_snapshot_rebuilds_the_batch_from_the_log(tmp_p
     path = tmp_path / "a.jsonl"
     model = fakes.SlowModel()
     model.release.set()
-    widget = Annotator(pool, model, "random", store=path, batch_size=4)
+    widget = Annotator(pool, model, "random", store=path, query_size=4)
     first, second = widget.current_positions[:2]
     widget.label(first, "World")
     widget.skip(second)
@@ -211,10 +211,10 @@ def test_resuming_without_a_valid_snapshot_rebuilds_the_batch_from_the_log(tmp_p
     again_model = fakes.SlowModel()
     again_model.release.set()
     if damage == "missing":
-        again = Annotator(pool, again_model, "random", store=path, batch_size=4)
+        again = Annotator(pool, again_model, "random", store=path, query_size=4)
     else:
         with pytest.warns(CorruptLineWarning, match="snapshot"):
-            again = Annotator(pool, again_model, "random", store=path, batch_size=4)
+            again = Annotator(pool, again_model, "random", store=path, query_size=4)
     shown = again.current_positions
     assert len(shown) == 4 and len(set(shown)) == 4
     assert shown[:2] == [first, second], "the decided items of the interrupted batch come back"
@@ -229,7 +229,7 @@ def test_resuming_without_a_valid_snapshot_rebuilds_the_batch_from_the_log(tmp_p
 
 def test_a_first_batch_of_one_class_keeps_the_cold_start_ranking_and_says_why(tmp_path, pool):
     widget = Annotator(pool, TfidfLogisticRegression(embedding_dim=8), "entropy", store=tmp_path / "a.jsonl",
-                       batch_size=4)
+                       query_size=4)
     for position in widget.current_positions:
         widget.label(position, "World")
     widget.next_batch()

@@ -18,7 +18,7 @@ def _label_all(widget: Annotator) -> None:
 
 def test_the_widget_shows_when_labelling_may_stop_and_why(tmp_path, pool):
     widget = Annotator(pool, TfidfLogisticRegression(embedding_dim=8), "entropy", store=tmp_path / "a.jsonl",
-                       batch_size=6, stopping={"label_budget": {"max_labels": 12}})
+                       query_size=6, stopping={"label_budget": {"max_labels": 12}})
     assert widget.stop_signal == {}  # nothing decided before the first retraining
     signals = []
     for _ in range(2):

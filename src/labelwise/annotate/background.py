@@ -12,12 +12,14 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+import warnings
 from collections.abc import Callable, Container, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 
+from labelwise._deprecation import renamed
 from labelwise.metrics import evaluate
 
 
@@ -26,7 +28,8 @@ class BackgroundLearner:
 
     Args:
         learner: the learner; after construction only the worker thread uses it.
-        batch_size: the query size passed to the strategy when ranking.
+        query_size: the query size passed to the strategy when ranking (``batch_size=`` is
+            its old name: FutureWarning, removed in the next release).
         test: optional labeled held-out dataset; its score is computed after each fit.
         on_update: called (from the worker thread) after each background task ends,
             successfully or not.
@@ -39,11 +42,13 @@ class BackgroundLearner:
     learner, decides which positions are on screen.
     """
 
-    def __init__(self, learner: Any, batch_size: int, *, test: Any = None,
+    def __init__(self, learner: Any, query_size: int | None = None, *, test: Any = None,
                  on_update: Callable[[BackgroundLearner], None] | None = None,
-                 exclude: Container[int] = ()) -> None:
+                 exclude: Container[int] = (), batch_size: int | None = None) -> None:
         self.learner = learner
-        self.batch_size = int(batch_size)
+        self.query_size = int(renamed(query_size, batch_size, old="batch_size", new="query_size",
+                                      where="BackgroundLearner()", default=10,
+                                      why="batch_size means the SGD mini-batch only"))
         self.test = test
         self.on_update = on_update
         self.exclude = exclude
@@ -62,6 +67,13 @@ class BackgroundLearner:
         self.n_fits = 0
         self._running = 0
         self.future: Future | None = None
+
+    @property
+    def batch_size(self) -> int:
+        """Old name of :attr:`query_size` (FutureWarning; removed in the next release)."""
+        warnings.warn("batch_size is now query_size; the old name goes in the next release.", FutureWarning,
+                      stacklevel=2)
+        return self.query_size
 
     # ---- UI thread ----------------------------------------------------------------------
     @property
@@ -152,7 +164,7 @@ class BackgroundLearner:
                 self.queue = []
                 self.queue_version += 1
             return
-        selection = learner.query(self.batch_size)
+        selection = learner.query(self.query_size)
         learner.release(selection.indices)
         scores = selection.pool_scores(learner.n_pool)
         unlabeled = learner.unlabeled_indices
@@ -172,7 +184,7 @@ class BackgroundLearner:
         if not self.n_fits:
             return
         with self._lock:
-            head = self.queue[: 2 * self.batch_size]
+            head = self.queue[: 2 * self.query_size]
         positions = list(dict.fromkeys([*extra, *head]))
         if not positions:
             return

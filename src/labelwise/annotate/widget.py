@@ -13,6 +13,7 @@ import anywidget
 import numpy as np
 import traitlets
 
+from labelwise._deprecation import renamed
 from labelwise.annotate.background import BackgroundLearner
 from labelwise.annotate.store import AnnotationStore
 from labelwise.data.datasets import ClassificationDataset, TaggingDataset
@@ -63,7 +64,7 @@ class Annotator(anywidget.AnyWidget):
     """Label a pool in a notebook while a learner ranks it in the background.
 
     >>> Annotator(pool, TfidfLogisticRegression(), "entropy", store="annotations.jsonl",
-    ...           batch_size=10, test=test)
+    ...           query_size=10, test=test)
 
     Classification: label buttons (keys 1-9 and the letters shown on the buttons), toggles
     and Accept for multi-label. NER: drag across tokens to tag them with the active entity
@@ -82,7 +83,8 @@ class Annotator(anywidget.AnyWidget):
         model: any labelwise model; for NER, ``model.predict(dataset)`` returns tag lists.
         strategy: a strategy name or instance (see :func:`labelwise.strategies.get_strategy`).
         store: the JSON Lines file of decisions (or an :class:`AnnotationStore`).
-        batch_size: items per screen / per iteration.
+        query_size: items per screen / per iteration (the query size the strategy ranks
+            with). ``batch_size=`` is its old name (FutureWarning; removed in the next release).
         test: optional labeled held-out dataset; the latest score is shown.
         random_state: seed for the learner.
         annotator: the id of the person annotating (e.g. ``"alice"``), stored with each
@@ -108,14 +110,17 @@ class Annotator(anywidget.AnyWidget):
     stop_signal = traitlets.Dict().tag(sync=True)
 
     def __init__(self, dataset: ClassificationDataset | TaggingDataset, model: Any, strategy: Any = "random",
-                 store: str | os.PathLike | AnnotationStore = "annotations.jsonl", batch_size: int = 10,
-                 test: Any = None, random_state: Any = 0, annotator: str | None = None,
-                 stopping: Any = None, **kwargs: Any) -> None:
+                 store: str | os.PathLike | AnnotationStore = "annotations.jsonl",
+                 query_size: int | None = None, test: Any = None, random_state: Any = 0,
+                 annotator: str | None = None, stopping: Any = None, batch_size: int | None = None,
+                 **kwargs: Any) -> None:
         if not isinstance(dataset, (ClassificationDataset, TaggingDataset)):
             raise DataError(f"Annotator supports classification and tagging datasets, got {type(dataset).__name__}.",
                             fix="pass a ClassificationDataset or TaggingDataset.")
-        if int(batch_size) < 1:
-            raise DataError(f"batch_size must be at least 1, got {batch_size}.")
+        query_size = renamed(query_size, batch_size, old="batch_size", new="query_size", where="Annotator()",
+                             default=10, why="batch_size means the SGD mini-batch only")
+        if int(query_size) < 1:
+            raise DataError(f"query_size must be at least 1, got {query_size}.")
         tagging = isinstance(dataset, TaggingDataset)
         names = ([n.split("-", 1)[1] for n in dataset.tag_names if n.startswith("B-")] if tagging
                  else list(dataset.label_names))
@@ -124,11 +129,11 @@ class Annotator(anywidget.AnyWidget):
         super().__init__(task=dataset.task, label_names=names, shortcuts=_shortcuts(names),
                          multi_label=bool(getattr(dataset, "multi_label", False)), **kwargs)
         self.dataset = dataset
-        self.batch_size = int(batch_size)
+        self.query_size = int(query_size)
         self.annotator = annotator
         self.store = store if isinstance(store, AnnotationStore) else AnnotationStore(store)
         self.learner = ActiveLearner(model, dataset, strategy, random_state=random_state, stopping=stopping)
-        self.background = BackgroundLearner(self.learner, self.batch_size, test=test, on_update=self._on_background,
+        self.background = BackgroundLearner(self.learner, self.query_size, test=test, on_update=self._on_background,
                                             exclude=_Excluded(self.store))
         self._batch_decisions: list[int] = []
         # The queue length shown in the progress line, recounted only when the queue, the
@@ -141,6 +146,13 @@ class Annotator(anywidget.AnyWidget):
         self.iteration = 0
         self._resume()
         self.on_msg(self._handle_message)
+
+    @property
+    def batch_size(self) -> int:
+        """Old name of :attr:`query_size` (FutureWarning; removed in the next release)."""
+        warnings.warn("batch_size is now query_size; the old name goes in the next release.", FutureWarning,
+                      stacklevel=2)
+        return self.query_size
 
     # ---- start / resume -----------------------------------------------------------------
     def _resume(self) -> None:
@@ -166,7 +178,7 @@ class Annotator(anywidget.AnyWidget):
             # cold-start ranking, ready at once; teaching and retraining follow in the background.
             self.background.rank_now()
         if snapshot is None or not current:
-            room = self.batch_size - len(current)
+            room = self.query_size - len(current)
             if room > 0:
                 current = current + self.background.peek(room, self._excluded(current))
         if labels:
@@ -185,7 +197,7 @@ class Annotator(anywidget.AnyWidget):
             if (decision.iteration == iteration and decision.action != "undo"
                     and decision.position < len(self.dataset) and self.store.is_decided(decision.position)):
                 positions[decision.position] = None
-        return list(positions) if len(positions) < self.batch_size else []
+        return list(positions) if len(positions) < self.query_size else []
 
     def _learner_label(self, value: Any) -> Any:
         return tuple(value) if self.task == "tagging" else value
@@ -205,7 +217,7 @@ class Annotator(anywidget.AnyWidget):
         return item
 
     def _show(self, current: list[int]) -> None:
-        upcoming = self.background.peek(self.batch_size, self._excluded(current))
+        upcoming = self.background.peek(self.query_size, self._excluded(current))
         self.items = [self._item(p) for p in current]
         self.upcoming = [self._item(p) for p in upcoming]
         self._update_progress()
@@ -301,7 +313,7 @@ class Annotator(anywidget.AnyWidget):
             else:
                 current = [item["position"] for item in self.upcoming]
             if not current:
-                current = self.background.peek(self.batch_size, self._excluded())
+                current = self.background.peek(self.query_size, self._excluded())
             self.iteration += 1
             self._batch_decisions = []
             self.background.submit(finished, values, retrain=bool(finished) or not self.learner.model_is_fitted,
@@ -384,7 +396,7 @@ class Annotator(anywidget.AnyWidget):
         with self._screen_lock:
             current = self.current_positions
             self.items = [self._item(p) for p in current]
-            upcoming = self.background.peek(self.batch_size, self._excluded(current))
+            upcoming = self.background.peek(self.query_size, self._excluded(current))
             self.upcoming = [self._item(p) for p in upcoming]
             self._update_progress()
         if background.error is None:

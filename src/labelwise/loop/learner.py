@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import clone
 
+from labelwise._deprecation import renamed
 from labelwise._io import atomic_write_bytes, atomic_write_text
 from labelwise._random import RandomState, check_random_state, derive_seed
 from labelwise.data.datasets import ClassificationDataset, Seq2SeqDataset, TaggingDataset
@@ -187,12 +188,16 @@ class ActiveLearner:
                         "(label a row of another class)")
         return None
 
-    def query(self, k: int, *, unit: str = "instances") -> Selection:
-        """Choose ``k`` unlabeled positions (or, with ``unit="tokens"``, sentences whose
-        tokens add up to ``k``, exceeding it by at most the last sentence).
+    def query(self, query_size: int | None = None, *, unit: str = "instances", k: int | None = None) -> Selection:
+        """Choose ``query_size`` unlabeled positions (or, with ``unit="tokens"``, sentences
+        whose tokens add up to ``query_size``, exceeding it by at most the last sentence).
 
         Positions stay reserved until taught, so two queries never return the same one.
+        ``k=`` is the old name of ``query_size`` (FutureWarning; removed in the next release).
         """
+        k = renamed(query_size, k, old="k", new="query_size", where="ActiveLearner.query()")
+        if k is None:
+            raise SelectionError("ActiveLearner.query() needs query_size (how many positions to choose).")
         if unit not in ("instances", "tokens"):
             raise SelectionError(f"unit must be 'instances' or 'tokens', got {unit!r}.")
         strategy = self.current_strategy()
@@ -641,9 +646,6 @@ class ActiveLearner:
             "previous_scores": [None if math.isnan(s) else s for s in self.previous_scores.tolist()],
             "schedule": [[start, strategy.name, _jsonable_params(strategy)] for start, strategy in self.schedule.phases],
             "cold_start": [self.cold_start.name, _jsonable_params(self.cold_start)],
-            # What a strategy learned online (ALBL's bandit): per phase, via its get_state hook.
-            "strategy_states": [[i, strategy.name, strategy.get_state()]
-                                for i, (_, strategy) in enumerate(self.schedule.phases) if hasattr(strategy, "get_state")],
             # Objects among the options (a language model) are not saved: pass them again to load().
             "output_options": _json_items(self.output_options),
             "retrain": self.retrain,
@@ -741,7 +743,6 @@ class ActiveLearner:
         learner.previous_scores = _restore_scores(state["previous_scores"], len(pool), path)
         learner._prepared = bool(state["prepared"])
         _restore_stopping(learner, state, path, stop_set)
-        _restore_strategy_states(learner, state.get("strategy_states", []), path)
         return learner
 
     def __repr__(self) -> str:
@@ -910,24 +911,6 @@ def _restore_stopping(learner: ActiveLearner, state: dict[str, Any], path: Path,
         except (TypeError, KeyError, ValueError) as error:
             raise DataError(f"field 'last_stop_decision' is malformed ({error}).", path=str(path),
                             fix="save the learner again.") from None
-
-
-def _restore_strategy_states(learner: ActiveLearner, saved: Any, path: Path) -> None:
-    """Give each phase's strategy (same position, same name) what it learned (ALBL's bandit)."""
-    if not isinstance(saved, list):
-        raise DataError("field 'strategy_states' is not a list.", path=str(path), fix="save the learner again.")
-    phases = learner.schedule.phases
-    for entry in saved:
-        if not (isinstance(entry, list) and len(entry) == 3 and _is_integer(entry[0])):
-            raise DataError("field 'strategy_states' holds a malformed entry.", path=str(path),
-                            fix="save the learner again.")
-        index, name, strategy_state = entry
-        if 0 <= index < len(phases) and phases[index][1].name == name and hasattr(phases[index][1], "set_state"):
-            try:
-                phases[index][1].set_state(strategy_state)
-            except LabelwiseError as error:
-                raise DataError(f"field 'strategy_states': {error}", path=str(path),
-                                fix="save the learner again, or load with the same strategy.") from None
 
 
 def _restore_scores(values: Any, n_pool: int, path: Path) -> np.ndarray:
