@@ -162,6 +162,42 @@ def label_savings(curves: Curves, reference_score: float, baseline: str | None,
     return Savings(reference_score, labels, saving)
 
 
+# ---- online strategy selection (ALBL) against fixed strategies -----------------------------
+@dataclass
+class AlblComparison:
+    """One ``albl`` run against Random and against the best fixed strategy in hindsight: the
+    non-``albl`` strategy with the highest mean normalized AUC over seeds, chosen after the
+    fact from these very runs (an oracle no user has before labelling)."""
+
+    strategy: str
+    best_fixed: str
+    best_fixed_auc: tuple[float, float]
+    vs_random: PairedComparison | None
+    vs_best: PairedComparison | None
+
+
+def albl_comparisons(records: Sequence[dict[str, Any]], curves: Curves, baseline: str | None, *,
+                     confidence: float = 0.95) -> list[AlblComparison]:
+    """For each strategy of the records whose registry name is ``albl``: its paired
+    differences to ``baseline`` (Random) and to the best fixed strategy in hindsight.
+    Empty when there is no ``albl`` run or no fixed strategy beside it."""
+    names = {r["strategy"]: r.get("strategy_name", r["strategy"]) for r in records}
+    albls = [display for display, name in names.items() if name in ("albl", "active_learning_by_learning")]
+    fixed = [display for display in names if display not in albls]
+    if not albls or not fixed:
+        return []
+    areas = {name: auc_summary(curves, name, confidence) for name in fixed}
+    best = max(fixed, key=lambda name: areas[name][0])
+
+    def versus(albl: str, other: str | None) -> PairedComparison | None:
+        if other is None:
+            return None
+        return paired_comparison(curves, albl, other, confidence=confidence,
+                                 excluded_seeds=unpaired_seeds(records, albl, other))
+
+    return [AlblComparison(albl, best, areas[best], versus(albl, baseline), versus(albl, best)) for albl in albls]
+
+
 # ---- stopping criteria ---------------------------------------------------------------------
 #: the goal of issue 16: stop within ±20 % of the labels the curve needs to reach 98 % of its
 #: final score, losing at most 1 point against the final score
