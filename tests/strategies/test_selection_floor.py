@@ -220,3 +220,13 @@ def test_non_finite_probabilities_in_a_large_pool_name_their_position(bad, row):
     context = QueryContext.build(len(probabilities), np.arange(5), random_state=0)
     with pytest.raises(SelectionError, match=f"pool position {row}"):
         get_strategy("least_confidence").select(outputs, 10, context)
+
+
+def test_reassigned_candidates_are_rechecked_for_order():
+    outputs = ModelOutputs.from_arrays(probabilities=np.full((100, 2), 0.5, dtype=np.float32))
+    context = QueryContext.build(100, [], random_state=0)
+    assert context.candidates_increasing is True
+    assert rowwise.stored_rows(outputs, "probabilities", context) is not None
+    context.candidate_indices = np.arange(100)[::-1].copy()
+    assert context.candidates_increasing is None
+    assert rowwise.stored_rows(outputs, "probabilities", context) is None

@@ -10,6 +10,7 @@ copy of its candidate rows give bit-identical scores (and so identical picks).
 
 from __future__ import annotations
 
+import contextvars
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +20,11 @@ import numpy as np
 BLOCK_BYTES = 1 << 19
 #: score the stored array in place (masking the rest) once candidates are this share of it.
 IN_PLACE_SHARE = 0.5
+
+
+#: while set to a list, map_rows checks each input block for NaN/inf while it is in cache
+#: and appends the start row of every non-finite block (one pass over memory, not two).
+INPUT_CHECK: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar("input_check", default=None)
 
 
 def as_float(array: Any) -> np.ndarray:
@@ -40,9 +46,31 @@ def map_rows(array: np.ndarray, kernel: Callable[[np.ndarray, np.ndarray], None]
     array = as_float(array)
     out = np.empty(len(array), dtype=array.dtype)
     step = _row_blocks(array).step
+    checks = INPUT_CHECK.get()
+    if checks is not None:
+        from labelwise.strategies.base import _total
     for start in range(0, len(array), step):
-        kernel(array[start : start + step], out[start : start + step])
+        block = array[start : start + step]
+        kernel(block, out[start : start + step])
+        if checks is not None and not np.isfinite(_total(block)):
+            checks.append(start)
     return out
+
+
+def score_checked(outputs: Any, kind: str, stored: np.ndarray, score: Callable[[np.ndarray], np.ndarray]
+                  ) -> np.ndarray:
+    """``score(stored)`` with the non-finite check of the input fused into the row-block
+    pass; a non-finite block makes ``outputs`` run its full check (which raises, naming the
+    kind and the pool position)."""
+    checks: list[int] = []
+    token = INPUT_CHECK.set(checks)
+    try:
+        scores = score(stored)
+    finally:
+        INPUT_CHECK.reset(token)
+    if checks:
+        outputs.stored(kind)  # CheckedOutputs: raises SelectionError at the first bad row
+    return scores
 
 
 def _columns(block: np.ndarray) -> list[np.ndarray]:
@@ -163,14 +191,19 @@ def stored_rows(outputs: Any, kind: str, context: Any) -> np.ndarray | None:
     """The whole stored ``(n_pool, ...)`` array of ``kind`` without a copy, when the
     candidates are most of the pool and in increasing order (pool order then equals
     candidate order, so scoring in place picks exactly what scoring a gathered copy
-    would); None otherwise (the caller gathers the candidate rows)."""
+    would); None otherwise (the caller gathers the candidate rows). The array is NOT yet
+    checked for NaN/inf: score it through :func:`score_checked`."""
     candidates = context.candidate_indices
     n_pool = int(context.n_pool)
     if len(candidates) < IN_PLACE_SHARE * n_pool or not callable(getattr(outputs, "stored", None)):
         return None
-    if len(candidates) > 1 and not (candidates[1:] > candidates[:-1]).all():
+    increasing = getattr(context, "candidates_increasing", None)
+    if increasing is None:
+        increasing = len(candidates) < 2 or bool((candidates[1:] > candidates[:-1]).all())
+    if not increasing:
         return None
-    array = outputs.stored(kind)
+    unchecked = getattr(outputs, "stored_unchecked", None)
+    array = unchecked(kind) if callable(unchecked) else outputs.stored(kind)
     if not isinstance(array, np.ndarray) or len(array) != n_pool or array.dtype.kind != "f":
         return None
     return array

@@ -102,7 +102,13 @@ class QueryContext:
     def __post_init__(self) -> None:
         self.labeled_indices = _positions(self.labeled_indices, "labeled_indices", self.n_pool)
         self.candidate_indices = _positions(self.candidate_indices, "candidate_indices", self.n_pool)
+        candidates = self.candidate_indices
+        #: whether the validated candidates are in increasing pool order (read by the
+        #: in-place scoring path; None after candidate_indices is reassigned)
+        self._increasing = (candidates, len(candidates) < 2 or bool((candidates[1:] > candidates[:-1]).all()))
         for field_name in ("labeled_indices", "candidate_indices"):
+            if field_name == "candidate_indices" and self._increasing[1]:
+                continue  # increasing positions are unique
             repeated = _first_repeat(getattr(self, field_name))
             if repeated is not None:
                 raise SelectionError(
@@ -138,6 +144,13 @@ class QueryContext:
         else:
             candidates = np.asarray(candidate_indices)  # validated (not cast) by __post_init__
         return cls(n_pool, labeled, candidates, check_random_state(random_state), **extra)
+
+    @property
+    def candidates_increasing(self) -> bool | None:
+        """True when the candidates are in increasing pool order (known from validation),
+        None when ``candidate_indices`` was replaced since."""
+        cached = getattr(self, "_increasing", None)
+        return cached[1] if cached is not None and cached[0] is self.candidate_indices else None
 
     @property
     def labeled_mask(self) -> np.ndarray:
@@ -267,6 +280,18 @@ class CheckedOutputs:
     def stored(self, kind: str) -> Any:
         """The whole stored array of ``kind`` (read-only, no copy), checked like ``get``."""
         return self.get(kind, _STORED)
+
+    def stored_unchecked(self, kind: str) -> Any:
+        """``stored`` without the NaN/inf scan, for a caller that fuses that scan into its
+        own pass over the rows (``_rowwise.score_checked``) and calls ``stored`` on a hit."""
+        stored = getattr(self.outputs, "stored", None)
+        if not callable(stored):
+            return None
+        values = stored(kind)
+        if (kind in PROBABILITY_KINDS and not self.strategy.supports_multi_label and self.multi_label is None
+                and isinstance(values, np.ndarray) and values.dtype.kind == "f" and looks_multi_label(values)):
+            return self.stored(kind)  # the full check: a NaN row first, else the multi-label error
+        return values
 
     def get(self, kind: str, positions: Sequence[int] | np.ndarray | None = None) -> Any:
         if positions is _STORED:

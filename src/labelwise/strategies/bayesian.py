@@ -37,7 +37,8 @@ class BALD(ScoringStrategy):
         stored = rowwise.stored_rows(outputs, "mc_probabilities", context)  # no copy of the candidates
         if stored is None:
             return super()._select(outputs, k, context)
-        return rowwise.select_from_pool_scores(self.name, heuristics.bald(stored), k, context)
+        scores = rowwise.score_checked(outputs, "mc_probabilities", stored, heuristics.bald)
+        return rowwise.select_from_pool_scores(self.name, scores, k, context)
 
     def score(self, outputs: Any, context: QueryContext) -> np.ndarray:
         return heuristics.bald(outputs.get("mc_probabilities", context.candidate_indices))

@@ -43,7 +43,7 @@ class Coreset(QueryStrategy):
         if stored is not None and stored.dtype == np.float32 and stored.flags.c_contiguous:
             # Candidates are most of the pool, in pool order: run over the stored array where
             # it lies, every non-candidate pinned at TAKEN, instead of copying the candidates.
-            return self._select_in_pool(stored, k, context)
+            return self._select_in_pool(outputs.stored("embeddings"), k, context)  # checked for NaN
         points = np.ascontiguousarray(outputs.get("embeddings", candidates), dtype=np.float32)
         norms = squared_norms(points)
         if len(labeled):

@@ -58,7 +58,9 @@ class _ProbabilityStrategy(ScoringStrategy):
         stored = rowwise.stored_rows(outputs, "probabilities", context)
         if stored is None:
             return super()._select(outputs, k, context)
-        return rowwise.select_from_pool_scores(self.name, self._score_rows(outputs, context, stored), k, context)
+        scores = rowwise.score_checked(outputs, "probabilities", stored,
+                                       lambda rows: self._score_rows(outputs, context, rows))
+        return rowwise.select_from_pool_scores(self.name, scores, k, context)
 
     def score(self, outputs: Any, context: QueryContext) -> np.ndarray:
         return self._score_rows(outputs, context, outputs.get("probabilities", context.candidate_indices))
