@@ -159,10 +159,7 @@ class ActiveLearner:
         """The labeled rows with their taught labels, in teaching order."""
         positions = self.labeled_indices
         labels = self.labels_of(positions)
-        subset = self.pool.subset(positions)
-        if isinstance(subset, ClassificationDataset):
-            return subset.with_labels(np.asarray(labels))
-        return subset.with_labels(labels)
+        return self.pool.subset(positions).with_labels(labels)
 
     # ---- querying ----------------------------------------------------------------------
     def current_strategy(self) -> QueryStrategy:
@@ -179,14 +176,7 @@ class ActiveLearner:
         no classifier can learn from."""
         if not self._labels:
             return "nothing is labeled yet"
-        pool = self.pool
-        if isinstance(pool, ClassificationDataset) and not pool.multi_label:
-            classes = set(self._labels.values()) | {label for label, _ in self._pseudo.values()}
-            if len(classes) < 2:
-                name = pool.label_names[next(iter(classes))]
-                return (f"every label so far is class {name!r}, and a classifier needs at least 2 classes "
-                        "(label a row of another class)")
-        return None
+        return self.pool.fit_blocker([*self._labels.values(), *(label for label, _ in self._pseudo.values())])
 
     def query(self, query_size: int | None = None, *, unit: str = "instances", k: int | None = None) -> Selection:
         """Choose ``query_size`` unlabeled positions (or, with ``unit="tokens"``, sentences
@@ -290,16 +280,9 @@ class ActiveLearner:
 
     def _context(self, candidates: np.ndarray) -> QueryContext:
         labeled = self.labeled_indices
-        labels: Any = self.labels_of(labeled)
-        n_classes = multi_label = None
-        if isinstance(self.pool, ClassificationDataset):
-            n_classes, multi_label = self.pool.n_classes, self.pool.multi_label  # declared by the data
-            empty = np.empty((0, n_classes) if multi_label else 0, dtype=np.int64)
-            labels = np.asarray(labels, dtype=np.int64) if len(labels) else empty
-        token_counts = self.pool.token_counts if isinstance(self.pool, TaggingDataset) else None
-        return QueryContext(self.n_pool, labeled, candidates, self.rng, labels=labels,
-                            iteration=self.iteration, token_counts=token_counts, n_classes=n_classes,
-                            multi_label=multi_label)
+        # labels, n_classes, multi_label, token_counts: declared by the data
+        return QueryContext(self.n_pool, labeled, candidates, self.rng, iteration=self.iteration,
+                            **self.pool.query_context(self.labels_of(labeled)))
 
     # ---- teaching ----------------------------------------------------------------------
     def teach(self, indices: Sequence[int] | np.ndarray, labels: Sequence[Any], *, retrain: bool | None = None,
@@ -344,62 +327,7 @@ class ActiveLearner:
     def _convert_label(self, position: int, label: Any) -> Any:
         """``label`` in the learner's stored form; DataError naming the position for
         anything that is not a label of this task (never a silent truncation)."""
-        pool = self.pool
-        if isinstance(pool, ClassificationDataset):
-            if pool.multi_label:
-                return self._convert_multi_label(position, label)
-            if isinstance(label, str):
-                try:
-                    return int(pool.label_ids([label])[0])
-                except DataError as error:
-                    raise DataError(f"position {position}: {error}") from None
-            if _is_integer(label):
-                value = int(label)
-            elif isinstance(label, (float, np.floating)) and math.isfinite(label) and float(label).is_integer():
-                value = int(label)  # 2.0 from a float array is class 2; 1.9 is no class
-            else:
-                raise DataError(
-                    f"position {position}: a label must be a class name or an integer class id, got {label!r} "
-                    f"({type(label).__name__}).",
-                    fix=f"pass one of {list(pool.label_names)} or its id in 0..{pool.n_classes - 1}.")
-            if not 0 <= value < pool.n_classes:
-                raise DataError(
-                    f"position {position}: label id {value} is outside 0..{pool.n_classes - 1} "
-                    f"({list(pool.label_names)})."
-                )
-            return value
-        if isinstance(pool, TaggingDataset):
-            if isinstance(label, str) or not isinstance(label, (list, tuple, np.ndarray)) \
-                    or not all(isinstance(tag, str) for tag in label):
-                raise DataError(f"position {position}: a tagging label must be a list of tag names, one per token, "
-                                f"got {label!r}.", fix="pass e.g. ['B-PER', 'O', ...].")
-            tags = tuple(str(tag) for tag in label)
-            expected = len(pool.tokens[position])
-            if len(tags) != expected:
-                raise DataError(f"position {position}: {len(tags)} tags for a sentence of {expected} tokens.")
-            unknown = sorted(set(tags) - set(pool.tag_names)) if pool.tag_names else []
-            if unknown:
-                raise DataError(f"position {position}: unknown tags {unknown}.", fix=f"use {list(pool.tag_names)}.")
-            return tags
-        if not isinstance(label, str) or not label.strip():
-            raise DataError(f"position {position}: a seq2seq label must be a non-empty target text.")
-        return label
-
-    def _convert_multi_label(self, position: int, label: Any) -> list[int]:
-        pool = self.pool
-        if isinstance(label, (list, tuple, set)) and all(isinstance(x, str) for x in label):
-            row = np.zeros(pool.n_classes, dtype=np.int8)
-            row[pool.label_ids(list(label))] = 1
-            return row.tolist()
-        try:
-            values = np.asarray(label, dtype=np.float64).reshape(-1)
-        except (TypeError, ValueError):
-            values = np.empty(0)
-        if values.shape != (pool.n_classes,) or not np.isin(values, (0.0, 1.0)).all():
-            raise DataError(f"position {position}: a multi-label label is a list of names or {pool.n_classes} "
-                            f"indicators (0 or 1), got {label!r}.",
-                            fix=f"pass names from {list(pool.label_names)} or a 0/1 row of length {pool.n_classes}.")
-        return values.astype(np.int8).tolist()
+        return self.pool.encode_label(label, f"position {position}", position=position)
 
     def teach_pseudo(self, indices: Sequence[int] | np.ndarray, labels: Sequence[Any],
                      weights: Sequence[float] | np.ndarray | None = None, *, retrain: bool = False) -> None:
@@ -489,9 +417,7 @@ class ActiveLearner:
         labels = self.labels_of(self.labeled_indices) + [label for label, _ in self._pseudo.values()]
         gold_weights = [self._weights.get(int(p), 1.0) for p in self.labeled_indices]
         weights = np.concatenate([gold_weights, [w for _, w in self._pseudo.values()]])
-        subset = self.pool.subset(positions)
-        dataset = subset.with_labels(np.asarray(labels)) if isinstance(subset, ClassificationDataset) \
-            else subset.with_labels(labels)
+        dataset = self.pool.subset(positions).with_labels(labels)
         try:
             accepts_weight = "sample_weight" in inspect.signature(self.model.fit).parameters
         except (TypeError, ValueError):
