@@ -28,6 +28,9 @@ def build_parser() -> argparse.ArgumentParser:
                         help="comma-separated iterations for the columns (default: up to 6 spread ones)")
     report.add_argument("--no-reference", action="store_true",
                         help="do not train the full-pool reference when it is missing (no savings table)")
+    from labelwise.cli import tune as tune_command
+
+    tune_command.add_parser(commands)
     serve = commands.add_parser("serve", help="serve labelwise to another tool")
     targets = serve.add_subparsers(dest="target", required=True)
     studio = targets.add_parser("label-studio", help="a Label Studio ML backend (docs/label_studio.md)")
@@ -60,6 +63,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             return serve_backend(args.config, args.store, host=args.host, port=args.port, token=args.token,
                                  public_url=args.public_url, verbose=args.verbose)
+        except LabelwiseError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    if args.command == "tune":
+        from labelwise.cli.tune import run as run_tune
+        from labelwise.errors import LabelwiseError
+
+        try:
+            return run_tune(args)
         except LabelwiseError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
