@@ -188,11 +188,4 @@ def sacrebleu_score(references: Sequence[str], hypotheses: Sequence[str], *, lan
 def evaluate(model: Any, test: Any, *, language: str | None = None) -> dict[str, float]:
     """The task's standard metrics of ``model`` on the labeled ``test`` dataset
     (``language`` picks the sacreBLEU tokenizer for seq2seq, see :func:`sacrebleu_tokenizer`)."""
-    predicted = model.predict(test.without_labels())
-    if test.task == "classification":
-        return classification_metrics(test.labels, predicted, test.multi_label)
-    if test.task == "tagging":
-        return span_f1(test.tags, predicted)
-    result = rouge(test.targets, predicted)
-    result["sacrebleu"] = sacrebleu_score(test.targets, predicted, language=language)
-    return result
+    return test.evaluate(model.predict(test.without_labels()), language=language)  # the dataset's metrics

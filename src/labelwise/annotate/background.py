@@ -192,11 +192,5 @@ class BackgroundLearner:
         predicted = self.learner.model.predict(pool.subset(positions).without_labels())
         suggestions = {}
         for position, value in zip(positions, predicted, strict=True):
-            if pool.task == "tagging":
-                suggestions[position] = [str(t) for t in value]
-            elif getattr(pool, "multi_label", False):
-                row = np.asarray(value).reshape(-1)
-                suggestions[position] = [pool.label_names[i] for i in np.flatnonzero(row)]
-            else:
-                suggestions[position] = pool.label_names[int(value)]
+            suggestions[position] = pool.label_to_json(value)  # names (a list for multi-label and NER)
         self.suggestions = {**self.suggestions, **suggestions}

@@ -26,8 +26,6 @@ from pathlib import Path
 from typing import Any
 from xml.sax.saxutils import quoteattr
 
-import numpy as np
-
 from labelwise._io import atomic_write_text
 from labelwise.data.conll_escapes import MARKER_LINE, escape_field
 from labelwise.errors import DataError
@@ -51,13 +49,8 @@ def labeled_rows(store: Any, dataset: Any) -> list[tuple[int, Any, Any]]:
 # ---- JSON Lines, CSV, CoNLL ---------------------------------------------------------------
 def export_jsonl(store: Any, dataset: Any, path: str | os.PathLike) -> Path:
     """One JSON object per labeled row; loads back with :func:`labelwise.data.load_dataset`."""
-    lines = []
-    for position, item, value in labeled_rows(store, dataset):
-        if dataset.task == "tagging":
-            record = {"position": position, "tokens": list(item), "tags": list(value)}
-        else:
-            record = {"position": position, "text": item, "label": value}
-        lines.append(json.dumps(record, ensure_ascii=False) + "\n")
+    lines = [json.dumps(dataset.export_record(position, value), ensure_ascii=False) + "\n"
+             for position, _, value in labeled_rows(store, dataset)]
     return atomic_write_text(Path(path), "".join(lines))
 
 
@@ -66,15 +59,9 @@ def export_csv(store: Any, dataset: Any, path: str | os.PathLike) -> Path:
     ``position,tokens,tags`` holding JSON lists (tokens may contain spaces)."""
     buffer = io.StringIO(newline="")
     writer = csv.writer(buffer)
-    if dataset.task == "tagging":
-        writer.writerow(["position", "tokens", "tags"])
-        for position, item, value in labeled_rows(store, dataset):
-            writer.writerow([position, json.dumps(list(item), ensure_ascii=False),
-                             json.dumps(list(value), ensure_ascii=False)])
-    else:
-        writer.writerow(["position", "text", "label"])
-        for position, item, value in labeled_rows(store, dataset):
-            writer.writerow([position, item, ",".join(value) if isinstance(value, list) else value])
+    writer.writerow(dataset.export_fields)
+    for position, _, value in labeled_rows(store, dataset):
+        writer.writerow(dataset.export_record(position, value, flat=True).values())
     return atomic_write_text(Path(path), buffer.getvalue())
 
 
@@ -351,11 +338,5 @@ def _tags_from_spans(results: list[dict], tokens: Sequence[str], dataset: Any, w
 
 def _labeled_subset(dataset: Any, labels: dict[int, Any]) -> Any:
     positions = list(labels)
-    subset = dataset.subset(positions)
-    if dataset.task == "tagging":
-        return subset.with_labels([labels[p] for p in positions])
-    if dataset.multi_label:
-        rows = np.array([[int(name in labels[p]) for name in dataset.label_names] for p in positions],
-                        dtype=np.int8).reshape(len(positions), len(dataset.label_names))
-        return subset.with_labels(rows)
-    return subset.with_labels(dataset.label_ids([labels[p] for p in positions]))
+    return dataset.subset(positions).with_labels(
+        [dataset.encode_label(labels[p], f"position {p}", position=p) for p in positions])

@@ -424,13 +424,8 @@ class AnnotationStore:
     def to_hf_dataset(self, dataset: Any) -> Any:
         """A Hugging Face ``datasets.Dataset`` of the labeled rows."""
         datasets = optional_import("datasets", "transformers", "to_hf_dataset")
-        rows = self._rows(dataset)
-        if dataset.task == "tagging":
-            return datasets.Dataset.from_dict({"position": [r[0] for r in rows],
-                                               "tokens": [list(r[1]) for r in rows],
-                                               "tags": [list(r[2]) for r in rows]})
-        return datasets.Dataset.from_dict({"position": [r[0] for r in rows], "text": [r[1] for r in rows],
-                                           "label": [r[2] for r in rows]})
+        records = [dataset.export_record(position, value) for position, _, value in self._rows(dataset)]
+        return datasets.Dataset.from_dict({name: [r[name] for r in records] for name in dataset.export_fields})
 
     def export_conll(self, dataset: Any, path: str | os.PathLike) -> Path:
         """CoNLL column file, exact for any token (see :mod:`labelwise.data.conll_escapes`);

@@ -114,18 +114,14 @@ class Annotator(anywidget.AnyWidget):
                  query_size: int | None = None, test: Any = None, random_state: Any = 0,
                  annotator: str | None = None, stopping: Any = None, batch_size: int | None = None,
                  **kwargs: Any) -> None:
-        if not isinstance(dataset, (ClassificationDataset, TaggingDataset)):
+        if not hasattr(type(dataset), "annotation_names"):
             raise DataError(f"Annotator supports classification and tagging datasets, got {type(dataset).__name__}.",
                             fix="pass a ClassificationDataset or TaggingDataset.")
         query_size = renamed(query_size, batch_size, old="batch_size", new="query_size", where="Annotator()",
                              default=10, why="batch_size means the SGD mini-batch only")
         if int(query_size) < 1:
             raise DataError(f"query_size must be at least 1, got {query_size}.")
-        tagging = isinstance(dataset, TaggingDataset)
-        names = ([n.split("-", 1)[1] for n in dataset.tag_names if n.startswith("B-")] if tagging
-                 else list(dataset.label_names))
-        if tagging and not names:
-            raise DataError("the tagging dataset has no B- tags in tag_names.", fix="pass tag_names in IOB2 form.")
+        names = dataset.annotation_names  # label names, or the entity types of the B- tags
         super().__init__(task=dataset.task, label_names=names, shortcuts=_shortcuts(names),
                          multi_label=bool(getattr(dataset, "multi_label", False)), **kwargs)
         self.dataset = dataset
@@ -200,7 +196,7 @@ class Annotator(anywidget.AnyWidget):
         return list(positions) if len(positions) < self.query_size else []
 
     def _learner_label(self, value: Any) -> Any:
-        return tuple(value) if self.task == "tagging" else value
+        return value  # the learner encodes names, name lists and tag lists itself
 
     def _excluded(self, extra: Iterable[int] = ()) -> _Excluded:
         return _Excluded(self.store, extra)
@@ -210,10 +206,7 @@ class Annotator(anywidget.AnyWidget):
         item: dict[str, Any] = {"position": int(position), "label": self.store.label_of(position),
                                 "skipped": self.store.is_skipped(position),
                                 "suggestion": self.background.suggestions.get(position)}
-        if self.task == "tagging":
-            item["tokens"] = list(self.dataset.tokens[position])
-        else:
-            item["text"] = self.dataset.texts[position]
+        item.update(self.dataset.item_fields(position))  # "text", or "tokens" for NER
         return item
 
     def _show(self, current: list[int]) -> None:
@@ -334,40 +327,7 @@ class Annotator(anywidget.AnyWidget):
     def _validate(self, position: int, value: Any) -> Any:
         """The stored form of ``value``: tag names (NER), label names (multi-label, in the
         order of ``label_names``) or one label name."""
-        names = list(self.label_names) if self.task == "tagging" else list(self.dataset.label_names)
-        if self.task == "tagging" or self.multi_label:
-            what = "a list of tags, one per token" if self.task == "tagging" else "a list of label names"
-            if isinstance(value, (str, bytes)) or not isinstance(value, (list, tuple, set, np.ndarray)):
-                raise DataError(f"position {position}: field 'value' must be {what}, got {value!r} "
-                                f"({type(value).__name__}).", fix=f"pass {what}.")
-            if not all(isinstance(v, str) for v in value):
-                raise DataError(f"position {position}: field 'value' must be {what}, got {list(value)!r}.",
-                                fix="pass names (strings), not ids or other values.")
-        if self.task == "tagging":
-            tags = list(value)
-            if len(tags) != len(self.dataset.tokens[position]):
-                raise DataError(f"position {position}: {len(tags)} tags for {len(self.dataset.tokens[position])} tokens.",
-                                fix="pass one tag per token.")
-            unknown = sorted(set(tags) - set(self.dataset.tag_names)) if self.dataset.tag_names else []
-            if unknown:
-                raise DataError(f"position {position}: unknown tags {unknown}.", fix=f"use {list(self.dataset.tag_names)}.")
-            return tags
-        if self.multi_label:
-            unknown = sorted(set(value) - set(names))
-            if unknown:
-                raise DataError(f"position {position}: unknown labels {unknown}.", fix=f"use {names}.")
-            return [n for n in names if n in set(value)]
-        if _is_integer(value):
-            if not 0 <= value < len(names):
-                raise DataError(f"position {position}: label id {value} is outside 0..{len(names) - 1}.",
-                                fix=f"pass a label id in 0..{len(names) - 1} or one of {names}.")
-            return names[int(value)]
-        if not isinstance(value, str):
-            raise DataError(f"position {position}: field 'value' must be a label name or id, got {value!r} "
-                            f"({type(value).__name__}).", fix=f"use one of {names} (or its id).")
-        if value not in names:
-            raise DataError(f"position {position}: unknown label {value!r}.", fix=f"use one of {names}.")
-        return value
+        return self.dataset.label_from_json(value, f"position {position}", "value", position=position)
 
     # ---- plumbing -----------------------------------------------------------------------
     def _snapshot(self, current: list[int]) -> None:

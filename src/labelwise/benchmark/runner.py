@@ -34,7 +34,7 @@ from labelwise.benchmark.config import (
     resolve_data_path,
 )
 from labelwise.benchmark.simulation import query_teach_evaluate
-from labelwise.data.datasets import TaggingDataset, gold_labels
+from labelwise.data.datasets import gold_labels
 from labelwise.errors import ConfigError, DataError
 from labelwise.loop import ActiveLearner, initial_indices
 from labelwise.metrics import evaluate
@@ -238,7 +238,7 @@ def run_one(config: BenchmarkConfig, pool: Any, test: Any, strategy_index: int, 
     learner = ActiveLearner(model, pool, get_strategy(spec.name, **spec.params), random_state=rng,
                             cold_start=config.cold_start, subsampler=build_subsampler(config),
                             output_options=build_output_options(config, seed), cluster=_cluster(config))
-    tokens = isinstance(pool, TaggingDataset)
+    tokens = pool.counts_tokens
     query_budget = _budget(config.query, pool)
     # A fresh instance of every criterion per run; each sees one state per model version.
     criteria = [(label, stopping_from_config(spec))

@@ -73,8 +73,7 @@ def simulate(
     learner = ActiveLearner(model, pool, strategy, random_state=rng, subsampler=subsampler,
                             output_options=output_options)
     name = strategy_name or learner.schedule.phases[0][1].name
-    labels = pool.labels if pool.task == "classification" else None
-    seed_positions = initial_indices(len(pool), initial_size, labels=labels, per_class=per_class_seed,
+    seed_positions = initial_indices(len(pool), initial_size, labels=pool.stratify_labels, per_class=per_class_seed,
                                      token_counts=pool.token_counts if unit == "tokens" else None,
                                      random_state=np.random.default_rng(seed))
     started = time.perf_counter()
