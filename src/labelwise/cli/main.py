@@ -17,6 +17,11 @@ def build_parser() -> argparse.ArgumentParser:
     from labelwise.cli import plasm as plasm_command
 
     plasm_command.add_parser(commands)
+    from labelwise.cli import adapt as adapt_command
+    from labelwise.cli import distill as distill_command
+
+    distill_command.add_parser(commands)
+    adapt_command.add_parser(commands)
     bench = commands.add_parser("benchmark", help="run (or resume) a benchmark config")
     bench.add_argument("config", help="YAML config (see docs/benchmark.md)")
     bench.add_argument("--no-progress", action="store_true", help="hide the progress bars")
@@ -56,6 +61,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         from labelwise.cli.plasm import run as run_plasm
 
         return run_plasm(args)
+    if args.command in ("distill", "adapt"):
+        import importlib
+
+        from labelwise.errors import LabelwiseError
+
+        try:
+            return importlib.import_module(f"labelwise.cli.{args.command}").run(args)
+        except LabelwiseError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     if args.command == "serve":
         from labelwise.errors import LabelwiseError
         from labelwise.integrations.serve import serve as serve_backend

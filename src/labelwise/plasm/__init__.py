@@ -4,6 +4,16 @@ the PLASM pipeline and domain adaptation. Torch-based parts load lazily."""
 from labelwise._lazy import lazy_attributes
 from labelwise.plasm.pipeline import PlasmResult, plasm
 from labelwise.plasm.pseudo_label import PseudoLabels, pseudo_label, select_pseudo_labels
+from labelwise.plasm.tagging import (
+    PlasmTaggingResult,
+    TokenPseudoLabels,
+    plasm_tagging,
+    pseudo_label_tagger,
+    select_token_pseudo_labels,
+    sentence_confidence,
+    tagging_self_influence,
+    token_last_layer_outputs,
+)
 from labelwise.plasm.tracin import (
     CheckpointOutputs,
     influence_last_layer,
@@ -22,6 +32,9 @@ _LAZY = {
     "DistillationResult": "labelwise.plasm.distillation",
     "train_student": "labelwise.plasm.distillation",
     "kl_to_teacher": "labelwise.plasm.distillation",
+    "distill_tagger": "labelwise.plasm.distillation",
+    "TaggerDistillationResult": "labelwise.plasm.distillation",
+    "token_kl_to_teacher": "labelwise.plasm.distillation",
 }
 
 
@@ -31,10 +44,18 @@ __getattr__ = lazy_attributes(__name__, _LAZY)
 __all__ = [
     "CheckpointOutputs",
     "PlasmResult",
+    "PlasmTaggingResult",
+    "TokenPseudoLabels",
     "PseudoLabels",
     "influence_last_layer",
     "model_checkpoint_outputs",
     "plasm",
+    "plasm_tagging",
+    "pseudo_label_tagger",
+    "select_token_pseudo_labels",
+    "sentence_confidence",
+    "tagging_self_influence",
+    "token_last_layer_outputs",
     "pseudo_label",
     "select_pseudo_labels",
     "self_influence_full",

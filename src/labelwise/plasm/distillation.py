@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from labelwise._random import RandomState
 from labelwise.errors import DataError
 from labelwise.models.pretrained import resolve_model_path
 from labelwise.plasm._checks import number, require
@@ -192,3 +193,137 @@ def distill_transformer(teacher: Any, pool: Any, output_dir: str | Path, student
     student.save_pretrained(output)
     tokenizer.save_pretrained(output)
     return DistillationResult(str(output), before, after, losses, seconds)
+
+
+# ---- taggers ------------------------------------------------------------------------------
+def token_kl_to_teacher(student_probabilities: Sequence[np.ndarray], teacher_probabilities: Sequence[np.ndarray]) -> float:
+    """Mean ``KL(teacher || student)`` over every token of every sentence (NumPy); the
+    inputs are one ``(length, n_tags)`` distribution per sentence."""
+    if len(student_probabilities) != len(teacher_probabilities):
+        raise DataError(f"{len(student_probabilities)} student sentences but {len(teacher_probabilities)} teacher ones.")
+    teacher = np.concatenate([np.asarray(t, dtype=np.float64) for t in teacher_probabilities])
+    student = np.concatenate([np.asarray(s, dtype=np.float64) for s in student_probabilities])
+    if teacher.shape != student.shape:
+        raise DataError(f"teacher token distributions {teacher.shape} and student ones {student.shape} differ: "
+                        "do both taggers use the same tags?")
+    teacher, student = np.clip(teacher, 1e-12, 1.0), np.clip(student, 1e-12, 1.0)
+    return float(np.mean(np.sum(teacher * (np.log(teacher) - np.log(student)), axis=1)))
+
+
+@dataclass
+class TaggerDistillationResult:
+    """The distilled student tagger and how close it came to the teacher.
+
+    Attributes:
+        model: the fitted student (``save()`` it, or use it as the acquisition model).
+        kl_before: mean token KL(teacher || student) on the pool before training (at the
+            student's initial weights).
+        kl_after: the same after.
+        losses: loss per step.
+        seconds: training time.
+    """
+
+    model: Any
+    kl_before: float
+    kl_after: float
+    losses: list[float] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def _student_log_probabilities(student: Any, sentences: list[tuple[str, ...]], temperature: float) -> tuple[Any, Any]:
+    """Differentiable ``(batch, words, n_tags)`` log token distributions of a labelwise
+    tagger at ``temperature`` and the word mask: CRF marginals with a CRF, else softmax."""
+    import torch
+
+    module = student.module_
+    if callable(getattr(student, "_encode", None)):  # BiLSTM-CRF
+        words, chars, mask = student._encode(sentences)
+        emissions, _ = module(words, chars)
+    else:  # TransformerTagger: one window per sentence (the student's max_length must fit them)
+        windows = [student._windows(s)[0] for s in sentences]
+        ids, attention = student._pad(windows)
+        logits, _ = module(ids, attention)
+        emissions, mask = student._word_emissions(logits.float(), windows)
+    emissions = emissions.float() / temperature
+    if getattr(module, "crf", None) is not None:
+        return torch.log(module.crf.marginals(emissions, mask).clamp_min(1e-12)), mask
+    return torch.log_softmax(emissions, dim=-1), mask
+
+
+def distill_tagger(teacher: Any, pool: Any, student: Any, *, temperature: float = 1.0, epochs: int = 3,
+                   batch_size: int = 16, learning_rate: float | None = None, random_state: RandomState = 0,
+                   progress: bool = False) -> TaggerDistillationResult:
+    """Distil a fitted labelwise tagger into an unfitted one (``TransformerTagger`` or
+    ``BiLSTMCRFTagger``) over ``pool``'s sentences (no labels used): the student minimises
+    the KL divergence from the teacher's token distributions (its ``token_marginals``) to
+    its own, masked to real words, ``T^2``-scaled at ``temperature``.
+
+    The student's tags are the teacher's; its learning rate defaults to its own.
+    """
+    torch = require("torch", "torch", "distill_tagger()")
+    from labelwise.data.datasets import TaggingDataset
+    from labelwise.errors import CapabilityError, ConfigError
+    from labelwise.models._estimator import resolve_seed, seeded
+    from labelwise.models._training import TrainingConfig, train
+    from labelwise.models.torch_utils import choose_device
+
+    temperature = number(temperature, "temperature", low=0.0, low_open=True)
+    if not isinstance(pool, TaggingDataset) or len(pool) == 0:
+        raise DataError(f"distill_tagger(): the pool must be a non-empty TaggingDataset, got {pool!r}.")
+    for method in ("token_marginals",):
+        if not callable(getattr(teacher, method, None)):
+            raise CapabilityError(f"the teacher {type(teacher).__name__} has no {method}(); use a fitted labelwise tagger.")
+    if not (callable(getattr(student, "_build_module", None)) and callable(getattr(student, "_training_config", None))):
+        raise CapabilityError(f"the student {type(student).__name__} is not a labelwise tagger "
+                              "(TransformerTagger or BiLSTMCRFTagger).")
+    if isinstance(epochs, bool) or int(epochs) < 1 or int(batch_size) < 1:
+        raise ConfigError(f"epochs and batch_size must be positive integers, got {epochs!r} and {batch_size!r}.")
+    tag_names = tuple(getattr(teacher, "tag_names_", ()) or pool.tag_names)
+    sentences = [tuple(s) for s in pool.tokens]
+    if any(len(s) == 0 for s in sentences):
+        raise DataError("distill_tagger(): the pool holds an empty sentence; remove it.")
+    targets = [np.asarray(t, dtype=np.float64) for t in teacher.token_marginals(pool)]
+    if targets and targets[0].shape[1] != len(tag_names):
+        raise DataError(f"the teacher gives {targets[0].shape[1]} tag probabilities but names {len(tag_names)} tags.")
+    seed = resolve_seed(random_state)
+    student.device_ = choose_device(student.device)
+    student.tag_names_ = tag_names
+    if callable(getattr(student, "prepare", None)):
+        student.prepare(TaggingDataset(tuple(sentences), None, tag_names))
+    if callable(getattr(student, "_tokenizer", None)):
+        student._tokenizer()
+        too_long = [i for i, s in enumerate(sentences) if len(student._windows(s)) > 1]
+        if too_long:
+            raise ConfigError(f"sentence {too_long[0]} is longer than the student's max_length={student.max_length} "
+                              "pieces; raise the student's max_length to distil.")
+    config: TrainingConfig = student._training_config()
+    config.epochs, config.batch_size, config.progress = int(epochs), int(batch_size), progress
+    config.description = "tagger distillation"
+    if learning_rate is not None:
+        config.learning_rate = number(learning_rate, "learning_rate", low=0.0, low_open=True)
+
+    def batch_loss(rows: np.ndarray) -> Any:
+        log_student, mask = _student_log_probabilities(student, [sentences[i] for i in rows], temperature)
+        target = torch.zeros_like(log_student)
+        for i, row in enumerate(rows):
+            softened = targets[row] ** (1.0 / temperature)
+            target[i, : len(softened)] = torch.as_tensor(softened / softened.sum(axis=1, keepdims=True),
+                                                         dtype=target.dtype)
+        terms = torch.where(target > 0, target * (torch.log(target.clamp_min(1e-12)) - log_student),
+                            torch.zeros_like(target)).sum(dim=-1)
+        return (terms * mask).sum() / mask.sum().clamp_min(1) * temperature**2
+
+    from labelwise.models._training import parameter_groups
+
+    with seeded(seed, student.device_) as generator:
+        module = student._build_module().to(student.device_)
+        student.module_ = module.eval()
+        before = token_kl_to_teacher(student.token_marginals(pool), targets)
+        started = time.perf_counter()
+        rates = student._parameter_rates(module) if callable(getattr(student, "_parameter_rates", None)) else {}
+        result = train(module, len(sentences), batch_loss, config, device=student.device_, generator=generator,
+                       groups=parameter_groups(module, config.weight_decay, rates))
+        seconds = time.perf_counter() - started
+    student.train_losses_ = result.epoch_losses
+    after = token_kl_to_teacher(student.token_marginals(pool), targets)
+    return TaggerDistillationResult(student, before, after, result.step_losses, seconds)

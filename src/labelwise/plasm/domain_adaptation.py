@@ -85,11 +85,27 @@ def split_held_out(texts: list[str], eval_size: int, random_state: int) -> tuple
     return [t for t in texts if t not in held_set], held
 
 
+def pool_texts(pool: Any) -> list[str]:
+    """The pool's texts for the MLM: a classification pool's texts as they are; a tagging
+    pool's sentences with their tokens joined by spaces (the tokenizer splits them again)."""
+    texts = []
+    for number, item in enumerate(pool.inputs):
+        if isinstance(item, str):
+            texts.append(item)
+        elif isinstance(item, (list, tuple)) and all(isinstance(token, str) for token in item):
+            texts.append(" ".join(item))
+        else:
+            raise DataError(f"pool row {number} is a {type(item).__name__}, not a text or a list of tokens; "
+                            "domain adaptation reads classification texts or tagging sentences.")
+    return texts
+
+
 def adapt_encoder(pool: Any, output_dir: str | Path, model_name_or_path: str | None = None, *,
                   steps: int = 200, batch_size: int = 16, max_length: int = 64, learning_rate: float = 5e-5,
                   mlm_probability: float = 0.15, eval_size: int = 256, random_state: int = 0,
                   device: Any = None, progress: bool = False) -> DomainAdaptationResult:
-    """Continue MLM training of an encoder on ``pool``'s texts and save it to
+    """Continue MLM training of an encoder on ``pool``'s texts (a tagging pool's sentences
+    joined into texts) and save it to
     ``output_dir`` (loadable by ``AutoModel*.from_pretrained``, e.g. as a
     ``TransformerClassifier``'s ``model_name_or_path``).
 
@@ -102,7 +118,7 @@ def adapt_encoder(pool: Any, output_dir: str | Path, model_name_or_path: str | N
     from labelwise.models._estimator import seeded
     from labelwise.models.torch_utils import choose_device
 
-    texts = [t for t in pool.inputs if isinstance(t, str) and t.strip()]
+    texts = [t for t in pool_texts(pool) if t.strip()]
     if not texts:
         raise DataError("the pool holds no text to adapt the encoder on.")
     train_texts, held = split_held_out(texts, eval_size, random_state)

@@ -46,17 +46,25 @@ class _RescoringSubsampler:
 
     def subsample(self, unlabeled_indices: np.ndarray, *, iteration: int,
                   previous_scores: np.ndarray | None, rng: np.random.Generator,
-                  query_size: int = 1) -> np.ndarray:
+                  query_size: int = 1, token_counts: np.ndarray | None = None,
+                  query_tokens: int | None = None) -> np.ndarray:
         """Candidate positions ``(m,)`` int64, sorted, a subset of ``unlabeled_indices``:
         at least ``max(min_size, query_size)`` of them (or every unlabeled row), topped up
         with the best-scored rows left out, so a query of ``query_size`` rows always has
-        enough candidates."""
+        enough candidates.
+
+        Tagging: ``previous_scores`` are the sentence scores (MNLP, ...) of the previous
+        iteration; with ``token_counts`` ``(n_pool,)`` and ``query_tokens`` (a query
+        counted in tokens) the candidates are also topped up until their tokens cover
+        ``query_tokens``."""
         unlabeled = np.asarray(unlabeled_indices, dtype=np.int64).reshape(-1)
         if unlabeled.size == 0 or self.rescores_fully(iteration):
             return np.sort(unlabeled)
         scores = _scores_of(unlabeled, previous_scores)
         keep = self._keep(scores, rng)
         keep = _fill_to(keep, scores, min(max(self.min_size, int(query_size)), unlabeled.size), rng)
+        if query_tokens is not None:
+            keep = _fill_tokens(keep, scores, _tokens_of(unlabeled, token_counts), int(query_tokens), rng)
         return np.sort(unlabeled[keep])
 
     def _keep(self, scores: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -100,6 +108,30 @@ def _fill_to(keep: np.ndarray, scores: np.ndarray, size: int, rng: np.random.Gen
     rest = np.flatnonzero(~mask)
     extra = rest[np.argsort(ranks[rest], kind="stable")[: size - keep.size]]
     return np.concatenate([keep, extra])
+
+
+def _tokens_of(unlabeled: np.ndarray, token_counts: np.ndarray | None) -> np.ndarray:
+    if token_counts is None:
+        raise ConfigError("query_tokens needs token_counts (tokens per pool sentence, e.g. pool.token_counts).")
+    counts = np.asarray(token_counts, dtype=np.int64).reshape(-1)
+    if unlabeled.size and unlabeled.max() >= counts.size:
+        raise ConfigError(f"token_counts has {counts.size} entries but the pool position {int(unlabeled.max())} "
+                          "was given: pass one count per pool sentence.")
+    return counts[unlabeled]
+
+
+def _fill_tokens(keep: np.ndarray, scores: np.ndarray, tokens: np.ndarray, budget: int,
+                 rng: np.random.Generator) -> np.ndarray:
+    """Add the best-scored remaining sentences until the kept ones hold ``budget`` tokens."""
+    if tokens[keep].sum() >= budget:
+        return keep
+    mask = np.zeros(scores.shape[0], dtype=bool)
+    mask[keep] = True
+    rest = np.flatnonzero(~mask)
+    rest = rest[np.argsort(uncertainty_ranks(scores, rng)[rest], kind="stable")]
+    needed = budget - int(tokens[keep].sum())
+    count = int(np.searchsorted(np.cumsum(tokens[rest]), needed, side="left")) + 1
+    return np.concatenate([keep, rest[:count]])
 
 
 class UPSSubsampler(_RescoringSubsampler):

@@ -1,0 +1,262 @@
+"""PLASM + UPS for NER on CoNLL-2003: training time, inference time and span F1 of the
+successor, against the expensive arm (the successor as its own acquisition model).
+
+Arms (the same pool, test set and seed per row; AL with MNLP, queries counted in tokens):
+
+* ``expensive``: AL with the successor (MiniLM ``TransformerTagger``) as the acquisition
+  model; the successor is the last AL model.
+* ``cheap``: AL with a BiLSTM-CRF acquisition model and UPS, then PLASM for tagging: the
+  acquisition model pseudo-labels the unlabeled pool (MNLP confidence, top fraction), a
+  BiLSTM-CRF trained on gold + pseudo-labels gives each pseudo-labelled sentence a TracIn
+  self-influence, the highest are dropped, and the successor is trained once on gold + the
+  rest.
+* ``asm``: the successor trained on the cheap arm's gold sentences alone (no PLASM): the
+  acquisition-successor mismatch PLASM is meant to close (its F1 only; not a cost arm).
+
+Times are CPU seconds of this process (``time.process_time``; one thread), so other jobs on
+the machine do not inflate them. Training = every model fit; inference = every pass over the
+pool (AL queries, pseudo-labelling, the TracIn pass).
+
+Run one seed per process (they can run side by side), then the report::
+
+    OMP_NUM_THREADS=1 python benchmarks/plasm_tagging_cost.py run --seed 0 --out /tmp/plasm_tagging
+    python benchmarks/plasm_tagging_cost.py report --out /tmp/plasm_tagging \
+        --write docs/results/plasm_tagging/report.md
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(os.environ.get("LABELWISE_DATA", "/work/shared/data")) / "conll2003"
+
+
+def _data(pool_size: int, test_size: int):
+    from labelwise.data import load_conll
+
+    train = load_conll(DATA / "train.conll.gz")
+    test = load_conll(DATA / "test.conll.gz", tag_names=train.tag_names)
+    rng = np.random.default_rng(2026)  # one fixed pool and test set for every seed and arm
+    return (train.subset(np.sort(rng.choice(len(train), pool_size, replace=False))),
+            test.subset(np.sort(rng.choice(len(test), test_size, replace=False))))
+
+
+def _successor(args: argparse.Namespace, seed: int):
+    from labelwise.models import TransformerTagger
+
+    return TransformerTagger(epochs=args.successor_epochs, learning_rate=args.successor_lr, mixed_precision=False,
+                             random_state=seed)
+
+
+def _acquirer(args: argparse.Namespace, seed: int):
+    from labelwise.models import BiLSTMCRFTagger
+
+    return BiLSTMCRFTagger(epochs=args.acquisition_epochs, random_state=seed)
+
+
+def _active_learning(model, pool, seed: int, budget: int, queries: int, subsampler=None):
+    """AL with MNLP; returns the learner and the CPU seconds of training and of queries."""
+    from labelwise.loop import ActiveLearner
+
+    learner = ActiveLearner(model, pool, "mnlp", random_state=seed, subsampler=subsampler)
+    train_cpu = query_cpu = 0.0
+    candidates = []
+    for _ in range(queries + 1):
+        started = time.process_time()
+        batch = learner.query(budget, unit="tokens")
+        query_cpu += time.process_time() - started
+        candidates.append(len(batch.candidate_indices))
+        started = time.process_time()
+        learner.teach(batch.indices, [pool.tags[i] for i in batch.indices])
+        train_cpu += time.process_time() - started
+    return learner, train_cpu, query_cpu, candidates
+
+
+def _f1(model, test) -> float:
+    from labelwise.metrics import span_f1
+
+    return span_f1(test.tags, model.predict(test))["f1"]
+
+
+def run(args: argparse.Namespace) -> None:
+    from labelwise.plasm import plasm_tagging
+    from labelwise.subsampling import UPSSubsampler
+
+    pool, test = _data(args.pool, args.test)
+    budget = math.ceil(args.query_share * int(pool.token_counts.sum()))
+    seed = args.seed
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    record: dict = {"seed": seed, "pool": len(pool), "pool_tokens": int(pool.token_counts.sum()), "test": len(test),
+                    "query_tokens": budget, "queries": args.queries, "config": vars(args)}
+
+    def log(message: str) -> None:
+        print(f"[seed {seed}] {message}", file=sys.stderr, flush=True)
+
+    if "expensive" in args.arms:
+        learner, train_cpu, query_cpu, candidates = _active_learning(_successor(args, seed), pool, seed, budget,
+                                                                     args.queries)
+        record["expensive"] = {"train_cpu": train_cpu, "inference_cpu": query_cpu, "f1": _f1(learner.model, test),
+                               "n_gold": len(learner.labeled_indices), "candidates": candidates}
+        log(f"expensive {record['expensive']}")
+    if "cheap" in args.arms:
+        ups = UPSSubsampler(gamma=args.ups_gamma, temperature=args.ups_temperature)
+        learner, train_cpu, query_cpu, candidates = _active_learning(_acquirer(args, seed), pool, seed, budget,
+                                                                     args.queries, ups)
+        acquired = learner.labeled_dataset()
+        rest = np.setdiff1d(np.arange(len(pool)), learner.labeled_indices)
+        result = plasm_tagging(acquired, pool.subset(rest), lambda: _successor(args, seed),
+                               acquisition_model=learner.model, tracin_factory=lambda: _acquirer(args, seed),
+                               pseudo_label_fraction=args.pseudo_fraction, tracin_filter_fraction=args.tracin_drop,
+                               random_state=seed, timer=time.process_time)
+        t = result.timings
+        pseudo_tokens = [pool.subset(rest).tags[i] for i in result.kept_indices]
+        predicted = [tuple(acquired.tag_names[x] for x in tags) for k, tags in enumerate(result.pseudo.tags)
+                     if result.pseudo.indices[k] in set(result.kept_indices.tolist())]
+        from labelwise.metrics import span_f1
+
+        record["cheap"] = {
+            "train_cpu": train_cpu + t["train_tracin"] + t["train_final"],
+            "inference_cpu": query_cpu + t["pseudo_label"] + t["tracin"],
+            "al_train_cpu": train_cpu, "al_inference_cpu": query_cpu, "plasm": t,
+            "f1": _f1(result.model, test), "acquisition_f1": _f1(learner.model, test),
+            "n_gold": len(acquired), "n_pseudo": len(result.pseudo), "n_dropped": len(result.dropped_indices),
+            "pseudo_label_f1": span_f1(pseudo_tokens, predicted)["f1"] if predicted else None,
+            "candidates": candidates}
+        log(f"cheap {record['cheap']}")
+        if "asm" in args.arms:
+            started = time.process_time()
+            gold_only = _successor(args, seed)
+            gold_only.prepare(pool)
+            gold_only.fit(acquired)
+            record["asm"] = {"f1": _f1(gold_only, test), "train_cpu": time.process_time() - started}
+            log(f"asm {record['asm']}")
+    record["machine"] = {"python": platform.python_version(), "cpu_count": os.cpu_count(),
+                         "omp_threads": os.environ.get("OMP_NUM_THREADS"), "load": os.getloadavg()}
+    (out / f"seed{seed}.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+
+
+def _interval(values: list[float]) -> tuple[float, float]:
+    """Mean and the half-width of its 95 % t-interval."""
+    from scipy import stats
+
+    values = np.asarray(values, dtype=np.float64)
+    if values.size < 2:
+        return float(values.mean()), float("nan")
+    half = stats.t.ppf(0.975, values.size - 1) * values.std(ddof=1) / math.sqrt(values.size)
+    return float(values.mean()), float(half)
+
+
+def report(args: argparse.Namespace) -> str:
+    records = [json.loads(p.read_text()) for p in sorted(Path(args.out).glob("seed*.json"))]
+    records = [r for r in records if "expensive" in r and "cheap" in r]
+    if not records:
+        raise SystemExit(f"no finished seeds in {args.out}")
+    first = records[0]
+
+    def row(name: str, values: list[float], fmt: str = "{:.3f}") -> str:
+        mean, half = _interval(values)
+        return f"| {name} | {fmt.format(mean)} ± {fmt.format(half)} | " + ", ".join(fmt.format(v) for v in values) + " |"
+
+    e = [r["expensive"] for r in records]
+    c = [r["cheap"] for r in records]
+    lines = [
+        "# PLASM + UPS for NER (CoNLL-2003), scaled to a shared 2-core CPU",
+        "",
+        f"Pool {first['pool']} sentences ({first['pool_tokens']} tokens) drawn from train, test {first['test']} "
+        f"sentences from test (one fixed draw), seed set and each of {first['queries']} queries "
+        f"{first['config']['query_share']:.0%} of the pool's tokens ({first['query_tokens']} tokens), MNLP, "
+        f"{len(records)} seeds ({', '.join(str(r['seed']) for r in records)}). Successor: packaged MiniLM "
+        f"TransformerTagger ({first['config']['successor_epochs']} epochs, lr {first['config']['successor_lr']}). "
+        f"Cheap arm: BiLSTM-CRF acquisition ({first['config']['acquisition_epochs']} epochs) + UPS "
+        f"(gamma {first['config']['ups_gamma']}, T {first['config']['ups_temperature']}) + PLASM (pseudo-labels: top "
+        f"{first['config']['pseudo_fraction']:.0%} of the unlabeled pool by MNLP confidence from the acquisition "
+        f"model; TracIn on a BiLSTM-CRF trained on gold + pseudo-labels drops {first['config']['tracin_drop']:.0%}).",
+        "",
+        "Times are CPU seconds of the benchmark process (one thread). Cuts are per seed, "
+        "`1 - cheap / expensive`; ± is the 95 % t-interval over seeds (paired where a difference).",
+        "",
+        "| quantity | mean ± 95 % CI | per seed |",
+        "| --- | --- | --- |",
+        row("training CPU s, expensive", [x["train_cpu"] for x in e], "{:.1f}"),
+        row("training CPU s, cheap (AL + PLASM)", [x["train_cpu"] for x in c], "{:.1f}"),
+        row("**training-time cut**", [1 - y["train_cpu"] / x["train_cpu"] for x, y in zip(e, c, strict=True)],
+            "{:.1%}"),
+        row("inference CPU s, expensive", [x["inference_cpu"] for x in e], "{:.1f}"),
+        row("inference CPU s, cheap (AL + pseudo-labelling + TracIn pass)", [x["inference_cpu"] for x in c], "{:.1f}"),
+        row("**inference-time cut**",
+            [1 - y["inference_cpu"] / x["inference_cpu"] for x, y in zip(e, c, strict=True)], "{:.1%}"),
+        row("total (train + inference) cut",
+            [1 - (y["train_cpu"] + y["inference_cpu"]) / (x["train_cpu"] + x["inference_cpu"])
+             for x, y in zip(e, c, strict=True)], "{:.1%}"),
+        row("span F1, expensive (successor's own AL)", [x["f1"] for x in e]),
+        row("span F1, cheap (PLASM successor)", [x["f1"] for x in c]),
+        row("**F1 difference, cheap - expensive (paired)**", [y["f1"] - x["f1"] for x, y in zip(e, c, strict=True)]),
+    ]
+    if all("asm" in r for r in records):
+        a = [r["asm"] for r in records]
+        lines += [row("span F1, successor on the cheap arm's gold only (no PLASM)", [x["f1"] for x in a]),
+                  row("F1 difference, PLASM - gold only (paired)", [y["f1"] - x["f1"] for x, y in zip(a, c, strict=True)])]
+    lines += [
+        row("span F1, BiLSTM-CRF acquisition model", [x["acquisition_f1"] for x in c]),
+        row("span F1 of the kept pseudo-labels (vs gold)", [x["pseudo_label_f1"] or 0.0 for x in c]),
+        row("gold sentences, expensive", [x["n_gold"] for x in e], "{:.0f}"),
+        row("gold sentences, cheap", [x["n_gold"] for x in c], "{:.0f}"),
+        row("pseudo-labelled / dropped by TracIn", [x["n_pseudo"] for x in c], "{:.0f}")
+        + " dropped: " + ", ".join(str(x["n_dropped"]) for x in c),
+        "",
+        f"UPS candidates per query (cheap arm, seed {records[0]['seed']}): {c[0]['candidates']}; "
+        f"expensive arm scores every unlabeled sentence: {e[0]['candidates']}.",
+        "",
+        f"Command: `{args.command}`",
+        "",
+        f"Machine: {first['machine']}",
+    ]
+    text = "\n".join(lines) + "\n"
+    if args.write:
+        Path(args.write).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.write).write_text(text, encoding="utf-8")
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="what", required=True)
+    go = commands.add_parser("run", help="one seed: every arm")
+    go.add_argument("--seed", type=int, default=0)
+    go.add_argument("--out", required=True)
+    go.add_argument("--pool", type=int, default=500)
+    go.add_argument("--test", type=int, default=300)
+    go.add_argument("--queries", type=int, default=5)
+    go.add_argument("--query-share", type=float, default=0.02)
+    go.add_argument("--successor-epochs", type=int, default=10)
+    go.add_argument("--successor-lr", type=float, default=1e-4)
+    go.add_argument("--acquisition-epochs", type=int, default=15)
+    go.add_argument("--ups-gamma", type=float, default=0.1)
+    go.add_argument("--ups-temperature", type=float, default=0.01)
+    go.add_argument("--pseudo-fraction", type=float, default=0.1)
+    go.add_argument("--tracin-drop", type=float, default=0.1)
+    go.add_argument("--arms", default="expensive,cheap,asm")
+    rep = commands.add_parser("report", help="the table of the finished seeds")
+    rep.add_argument("--out", required=True)
+    rep.add_argument("--write", default=None, help="also write the markdown here")
+    rep.add_argument("--command", default="see the module docstring", help="the command line to quote")
+    args = parser.parse_args()
+    if args.what == "run":
+        args.arms = tuple(a.strip() for a in args.arms.split(","))
+        run(args)
+    else:
+        print(report(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""``labelwise distill`` and ``labelwise adapt``: help, errors naming the option, tiny runs."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from labelwise.cli.main import build_parser, main
+
+
+def _conll(path, dataset) -> str:
+    lines = []
+    for tokens, tags in zip(dataset.tokens, dataset.tags, strict=True):
+        lines += [f"{token}\t{tag}" for token, tag in zip(tokens, tags, strict=True)] + [""]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def test_help_describes_both_commands(capsys):
+    for command in ("distill", "adapt"):
+        with pytest.raises(SystemExit):
+            build_parser().parse_args([command, "--help"])
+        text = capsys.readouterr().out
+        assert "--pool" in text and "--output" in text
+    assert "distil" in build_parser().format_help() and "adapt" in build_parser().format_help()
+
+
+@pytest.mark.parametrize(("argv", "option"), [
+    (["distill", "--teacher", "{missing}", "--pool", "{pool}", "--output", "{out}"], "--teacher"),
+    (["distill", "--teacher", "{missing}", "--pool", "{pool}", "--output", "{out}", "--temperature", "0"],
+     "--temperature"),
+    (["distill", "--teacher", "{missing}", "--pool", "{pool}", "--output", "{out}", "--epochs", "0"], "--epochs"),
+    (["adapt", "--pool", "{missing}", "--output", "{out}"], "--pool"),
+    (["adapt", "--pool", "{pool}", "--output", "{out}", "--mlm-probability", "1.5"], "--mlm-probability"),
+    (["adapt", "--pool", "{pool}", "--output", "{out}", "--model", "{missing}"], "--model"),
+])
+def test_errors_name_the_option_and_exit_2(argv, option, tmp_path, sentences, capsys):
+    names = {"missing": str(tmp_path / "nope"), "pool": _conll(tmp_path / "pool.conll", sentences),
+             "out": str(tmp_path / "out")}
+    assert main([part.format(**names) for part in argv]) == 2
+    assert option in capsys.readouterr().err
+
+
+def test_distill_a_tagger_then_adapt_on_its_pool(tmp_path, sentences, teacher, tiny_bert, capsys):
+    pool = _conll(tmp_path / "pool.conll", sentences)
+    teacher_folder = teacher.save(tmp_path / "teacher")
+    assert main(["distill", "--teacher", str(teacher_folder), "--pool", pool, "--output", str(tmp_path / "student"),
+                 "--epochs", "2", "--batch-size", "8", "--no-progress"]) == 0
+    summary = json.loads((tmp_path / "student" / "summary.json").read_text())
+    assert summary["kl_after"] < summary["kl_before"] and summary["n_pool"] == len(sentences)
+    from labelwise.models import load_model
+
+    student = load_model(tmp_path / "student" / "model")
+    assert student.tag_names_ == teacher.tag_names_
+    assert main(["adapt", "--pool", pool, "--output", str(tmp_path / "adapted"), "--model", tiny_bert,
+                 "--steps", "2", "--batch-size", "4", "--eval-size", "4", "--no-progress"]) == 0
+    adapted = json.loads((tmp_path / "adapted" / "summary.json").read_text())
+    assert adapted["steps"] == 2 and adapted["n_held_out"] == 4
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["encoder"] == str(tmp_path / "adapted")
