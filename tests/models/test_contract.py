@@ -109,6 +109,8 @@ CASES = {
         paths["bert"], max_length=16, stride=4, epochs=1, random_state=seed), _tagging),
     "BiLSTMCRFTagger": (lambda paths, seed: models.BiLSTMCRFTagger(
         word_dim=8, char_dim=4, char_filters=4, hidden=8, epochs=2, random_state=seed), _tagging),
+    "EmbeddingTagger": (lambda paths, seed: models.EmbeddingTagger(paths["bert"], max_length=16, epochs=2,
+                                                                   random_state=seed), _tagging),
     "TransformerSeq2Seq": (lambda paths, seed: models.TransformerSeq2Seq(
         paths["seq2seq"], max_source_length=16, max_target_length=4, num_beams=1, epochs=1,
         random_state=seed), _seq2seq),

@@ -13,6 +13,7 @@ _LAZY = {
     "TorchModuleClassifier": "labelwise.models.torch_module",
     "TransformerTagger": "labelwise.models.hf_token_classification",
     "BiLSTMCRFTagger": "labelwise.models.bilstm_crf",
+    "EmbeddingTagger": "labelwise.models.embedding_tagger",
     "TransformerSeq2Seq": "labelwise.models.hf_seq2seq",
     "MaskedLanguageModel": "labelwise.models.masked_lm",
     "EmbeddingClassifier": "labelwise.models.embedding",

@@ -30,6 +30,7 @@ for _name, _aliases, _target, _tasks in (
     ("setfit", (), "labelwise.models.setfit_classifier:SetFitClassifier", _CLASSIFICATION),
     ("transformer_tagger", (), "labelwise.models.hf_token_classification:TransformerTagger", ("tagging",)),
     ("bilstm_crf", (), "labelwise.models.bilstm_crf:BiLSTMCRFTagger", ("tagging",)),
+    ("embedding_tagger", (), "labelwise.models.embedding_tagger:EmbeddingTagger", ("tagging",)),
     ("transformer_seq2seq", ("seq2seq",), "labelwise.models.hf_seq2seq:TransformerSeq2Seq", ("seq2seq",)),
 ):
     MODELS.register(_name, *_aliases, target=_target, tasks=_tasks)
