@@ -33,7 +33,11 @@ from labelwise.benchmark.config import (
     load_config,
     resolve_data_path,
 )
-from labelwise.benchmark.simulation import query_teach_evaluate
+from labelwise.benchmark.simulation import (
+    SimulationRecord,
+    query_teach_evaluate,
+    teach_seed_evaluate,
+)
 from labelwise.data.datasets import gold_labels
 from labelwise.errors import ConfigError, DataError
 from labelwise.loop import ActiveLearner, initial_indices
@@ -45,7 +49,6 @@ CONFIG_FILE = "config.yaml"
 REFERENCE_FILE = "reference.json"
 #: the model seed of the full-pool reference run: one run per config, whatever its seeds
 REFERENCE_SEED = 0
-PHASES = ("train", "inference", "selection", "evaluation")
 #: the test metric of each task that the report tabulates and stopping criteria get as held-out score
 MAIN_METRIC = {"classification": "accuracy", "tagging": "f1", "seq2seq": "rougeL"}
 
@@ -267,21 +270,16 @@ def run_one(config: BenchmarkConfig, pool: Any, test: Any, strategy_index: int, 
 
     def record(iteration: int, selected: np.ndarray, durations: dict[str, float], metrics: dict) -> dict:
         labeled = learner.labeled_indices
-        result = {"strategy": spec.display, "strategy_name": spec.name, "seed": seed, "iteration": iteration,
-                  "n_labeled": len(labeled), "metrics": metrics,
-                  "durations": {phase: float(durations.get(phase, 0.0)) for phase in PHASES},
-                  "selected": [int(i) for i in selected], "final": False}
+        result = SimulationRecord(spec.display, seed, iteration, len(labeled), metrics, durations,
+                                  list(selected)).as_record()  # the one record format, as simulate()'s
+        result["strategy_name"] = spec.name
         if tokens:
             result["n_labeled_tokens"] = int(pool.token_counts[labeled].sum())
         return result
 
     positions = seed_positions(config, pool, seed)
-    started = time.perf_counter()
-    learner.teach(positions, gold_labels(pool, positions))
-    train = time.perf_counter() - started
-    started = time.perf_counter()
-    metrics = _metrics(learner.model, test)
-    current = decide(record(0, positions, {"train": train, "evaluation": time.perf_counter() - started}, metrics))
+    metrics, durations = teach_seed_evaluate(learner, pool, test, positions)  # the driver simulate() uses
+    current = decide(record(0, positions, durations, metrics))
     steps = tqdm(range(1, config.iterations + 1), desc=f"{spec.display} seed {seed}", unit="iter",
                  leave=False, disable=not progress)
     for iteration in steps:

@@ -13,10 +13,14 @@ from labelwise.data.datasets import gold_labels
 from labelwise.loop import ActiveLearner, initial_indices
 from labelwise.metrics import evaluate
 
+#: the phases every record's ``durations`` holds (0.0 where a step had none)
+PHASES = ("train", "inference", "selection", "evaluation")
+
 
 @dataclass
 class SimulationRecord:
-    """One evaluated point of a learning curve."""
+    """One evaluated point of a learning curve (the ``records.jsonl`` format of
+    docs/benchmark.md, less the benchmark runner's config fields; see :meth:`as_record`)."""
 
     strategy: str
     seed: int
@@ -25,6 +29,31 @@ class SimulationRecord:
     metrics: dict[str, float]
     durations: dict[str, float] = field(default_factory=dict)
     selected: list[int] = field(default_factory=list)
+
+    def as_record(self) -> dict[str, Any]:
+        """The record as one line of ``records.jsonl`` (docs/benchmark.md, "Record format")."""
+        return {"strategy": self.strategy, "strategy_name": self.strategy, "seed": self.seed,
+                "iteration": self.iteration, "n_labeled": self.n_labeled,
+                "metrics": {key: float(value) for key, value in self.metrics.items()},
+                "durations": {phase: float(self.durations.get(phase, 0.0)) for phase in PHASES},
+                "selected": [int(i) for i in self.selected], "final": False}
+
+
+def _evaluate(learner: ActiveLearner, test: Any) -> tuple[dict[str, float], float]:
+    started = time.perf_counter()
+    metrics = {key: float(value) for key, value in evaluate(learner.model, test).items()}
+    return metrics, time.perf_counter() - started
+
+
+def teach_seed_evaluate(learner: ActiveLearner, pool: Any, test: Any,
+                        positions: np.ndarray) -> tuple[dict[str, float], dict[str, float]]:
+    """Iteration 0 of a simulation: label the seed ``positions`` from the gold oracle, train,
+    evaluate. Returns the test metrics and the seconds per phase (train, evaluation)."""
+    started = time.perf_counter()
+    learner.teach(positions, gold_labels(pool, positions))
+    train_seconds = time.perf_counter() - started
+    metrics, evaluation_seconds = _evaluate(learner, test)
+    return metrics, {"train": train_seconds, "evaluation": evaluation_seconds}
 
 
 def query_teach_evaluate(learner: ActiveLearner, pool: Any, test: Any, k: int,
@@ -37,11 +66,10 @@ def query_teach_evaluate(learner: ActiveLearner, pool: Any, test: Any, k: int,
     started = time.perf_counter()
     learner.teach(selection.indices, gold_labels(pool, selection.indices))
     train_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    metrics = {key: float(value) for key, value in evaluate(learner.model, test).items()}
+    metrics, evaluation_seconds = _evaluate(learner, test)
     durations = {"inference": history.durations.get("inference", 0.0),
                  "selection": history.durations.get("selection", 0.0),
-                 "train": train_seconds, "evaluation": time.perf_counter() - started}
+                 "train": train_seconds, "evaluation": evaluation_seconds}
     return selection, metrics, durations
 
 
@@ -76,13 +104,8 @@ def simulate(
     seed_positions = initial_indices(len(pool), initial_size, labels=pool.stratify_labels, per_class=per_class_seed,
                                      token_counts=pool.token_counts if unit == "tokens" else None,
                                      random_state=np.random.default_rng(seed))
-    started = time.perf_counter()
-    learner.teach(seed_positions, gold_labels(pool, seed_positions))
-    train_seconds = time.perf_counter() - started
-    started = time.perf_counter()
-    metrics = evaluate(learner.model, test)
-    yield SimulationRecord(name, seed, 0, len(seed_positions), metrics,
-                           {"train": train_seconds, "evaluation": time.perf_counter() - started},
+    metrics, durations = teach_seed_evaluate(learner, pool, test, seed_positions)
+    yield SimulationRecord(name, seed, 0, len(seed_positions), metrics, durations,
                            [int(i) for i in seed_positions])
     for iteration in range(1, iterations + 1):
         if len(learner.unlabeled_indices) == 0:
