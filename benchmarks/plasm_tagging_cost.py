@@ -101,6 +101,8 @@ def run(args: argparse.Namespace) -> None:
 
     def log(message: str) -> None:
         print(f"[seed {seed}] {message}", file=sys.stderr, flush=True)
+        # Written after every arm, so a run cut short keeps what it finished.
+        (out / f"seed{seed}.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
 
     if "expensive" in args.arms:
         learner, train_cpu, query_cpu, candidates = _active_learning(_successor(args, seed), pool, seed, budget,
@@ -142,7 +144,7 @@ def run(args: argparse.Namespace) -> None:
             log(f"asm {record['asm']}")
     record["machine"] = {"python": platform.python_version(), "cpu_count": os.cpu_count(),
                          "omp_threads": os.environ.get("OMP_NUM_THREADS"), "load": os.getloadavg()}
-    (out / f"seed{seed}.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+    log("done")
 
 
 def _interval(values: list[float]) -> tuple[float, float]:
@@ -219,7 +221,7 @@ def report(args: argparse.Namespace) -> str:
         "",
         f"Command: `{args.command}`",
         "",
-        f"Machine: {first['machine']}",
+        f"Machine: {first.get('machine', 'not recorded (the run stopped before its last arm)')}",
     ]
     text = "\n".join(lines) + "\n"
     if args.write:
@@ -234,8 +236,8 @@ def main() -> None:
     go = commands.add_parser("run", help="one seed: every arm")
     go.add_argument("--seed", type=int, default=0)
     go.add_argument("--out", required=True)
-    go.add_argument("--pool", type=int, default=500)
-    go.add_argument("--test", type=int, default=300)
+    go.add_argument("--pool", type=int, default=300)
+    go.add_argument("--test", type=int, default=200)
     go.add_argument("--queries", type=int, default=5)
     go.add_argument("--query-share", type=float, default=0.02)
     go.add_argument("--successor-epochs", type=int, default=10)
