@@ -292,6 +292,17 @@ class Registry:
         check_parameters(cls, arguments, field=f"{self.kind} {name_or_spec!r}", complete=True)
         return cls(**arguments)
 
+    def named(self, name: str, *aliases: str) -> Any:
+        """Class decorator: register the class under ``name`` (and aliases) and set its
+        ``name`` attribute to it (strategies and stopping criteria know their own name)."""
+
+        def decorate(cls: Any) -> Any:
+            self.register(name, *aliases, target=cls)
+            cls.name = name
+            return cls
+
+        return decorate
+
     def __repr__(self) -> str:
         return f"Registry({self.kind!r}, {self.names()})"
 

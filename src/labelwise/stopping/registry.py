@@ -22,13 +22,7 @@ STOPPING_CRITERIA = Registry("stopping criterion")
 
 def register_stopping_criterion(name: str, *aliases: str):
     """Class decorator: make a criterion available under ``name`` (and aliases)."""
-
-    def decorate(cls: type[StoppingCriterion]) -> type[StoppingCriterion]:
-        STOPPING_CRITERIA.register(name, *aliases, target=cls)
-        cls.name = name
-        return cls
-
-    return decorate
+    return STOPPING_CRITERIA.named(name, *aliases)
 
 
 for _cls, _aliases in (

@@ -98,6 +98,13 @@ class _ThresholdBelow(StoppingCriterion):
     needs = ("pool_probabilities", "pool_mask")
     measure = ""
 
+    def _set_threshold(self, threshold: float, normalize: bool) -> None:
+        """A threshold in (0, 1] for normalised entropy, > 0 otherwise."""
+        check_number(self.name, "threshold", threshold, low=0.0, low_open=True,
+                     high=1.0 if normalize is True else None)
+        self.threshold = threshold
+        self.normalize = bool(normalize)
+
     def _verdict(self, value: float, what: str) -> StopDecision:
         stop = value < self.threshold
         return StopDecision(
@@ -120,16 +127,7 @@ class OverallUncertainty(_ThresholdBelow):
     name = "overall_uncertainty"
 
     def __init__(self, threshold: float = 0.05, normalize: bool = True) -> None:
-        check_number(
-            self.name,
-            "threshold",
-            threshold,
-            low=0.0,
-            low_open=True,
-            high=1.0 if normalize is True else None,
-        )
-        self.threshold = threshold
-        self.normalize = bool(normalize)
+        self._set_threshold(threshold, normalize)
 
     def _update(self, state: StoppingState) -> StopDecision:
         value = float(instance_uncertainty(state, self.name, self.normalize).mean())
@@ -156,16 +154,7 @@ class MaxUncertainty(_ThresholdBelow):
     needs = ("pool_probabilities", "pool_mask", "pool_indices", "selected_indices")
 
     def __init__(self, threshold: float = 0.1, normalize: bool = True) -> None:
-        check_number(
-            self.name,
-            "threshold",
-            threshold,
-            low=0.0,
-            low_open=True,
-            high=1.0 if normalize is True else None,
-        )
-        self.threshold = threshold
-        self.normalize = bool(normalize)
+        self._set_threshold(threshold, normalize)
 
     def _update(self, state: StoppingState) -> StopDecision:
         values = instance_uncertainty(state, self.name, self.normalize)

@@ -13,13 +13,7 @@ STRATEGIES = Registry("strategy")
 
 def register_strategy(name: str, *aliases: str):
     """Class decorator: make a strategy available under ``name`` (and aliases)."""
-
-    def decorate(cls: type[QueryStrategy]) -> type[QueryStrategy]:
-        STRATEGIES.register(name, *aliases, target=cls)
-        cls.name = name
-        return cls
-
-    return decorate
+    return STRATEGIES.named(name, *aliases)
 
 
 def available_strategies(task: str | None = None) -> list[str]:
