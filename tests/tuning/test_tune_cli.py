@@ -64,3 +64,11 @@ def test_bad_tune_sections_exit_2_with_the_field_named(tmp_path, capsys, tune, m
 def test_a_missing_config_file_exits_2(tmp_path, capsys):
     assert main(["tune", str(tmp_path / "nope.yaml")]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_a_config_with_a_tune_section_still_runs_as_a_benchmark(tmp_path):
+    from labelwise.benchmark.config import load_config
+
+    path = write_config(tmp_path, {"labels": 40, "query_sizes": [5]})
+    config = load_config(path)
+    assert "tune" not in config.identity()  # the tune: section does not change the records

@@ -22,7 +22,7 @@ SIZE_MODES = ("percent", "count", "one_per_class")
 UNITS = ("instances", "tokens")
 TOP_LEVEL = ("name", "task", "data", "model", "strategies", "subsampling", "initial", "query",
              "iterations", "seeds", "output", "output_options", "cold_start", "reference", "stopping",
-             "cluster")
+             "cluster", "tune")  # tune: read by `labelwise tune` only (labelwise.cli.tune)
 #: seeds when a config gives none: enough for a paired t-interval to separate real gains
 DEFAULT_SEEDS = 5
 #: fields that do not change the records, so a folder may be resumed with other values
