@@ -95,25 +95,7 @@ class BADGE(QueryStrategy):
         if not sp.issparse(features):
             # float32 halves the memory traffic of the one n×D product per pick.
             features = np.asarray(features, dtype=np.float32)
-        feature_norms = _row_norms(features) ** 2
-        squared_norms = (coefficients**2).sum(axis=1) * feature_norms
-        first = int(np.argmax(squared_norms))
-        chosen = [first]
-        chosen_scores = [float(squared_norms[first])]
-        nearest = self._distances_to(first, coefficients, features, squared_norms)
-        for _ in range(1, k):
-            weights = nearest.copy()
-            weights[chosen] = 0.0
-            total = weights.sum()
-            if total <= 0:  # every remaining row duplicates a centre: take the next longest gradient
-                remaining = np.setdiff1d(np.arange(len(candidates)), chosen)
-                pick = int(remaining[np.argmax(squared_norms[remaining])])
-            else:
-                pick = int(context.rng.choice(len(candidates), p=weights / total))
-            chosen.append(pick)
-            chosen_scores.append(float(nearest[pick]))
-            nearest = np.minimum(nearest, self._distances_to(pick, coefficients, features, squared_norms))
-        return Selection(candidates[chosen], chosen_scores, candidates, nearest)
+        return gradient_kmeans_pp(coefficients, features, candidates, k, context.rng)
 
     @staticmethod
     def _distances_to(centre: int, coefficients: np.ndarray, features: Any, squared_norms: np.ndarray) -> np.ndarray:
@@ -247,3 +229,27 @@ class BAIT(QueryStrategy):
         projected = row @ inverse  # (C, P)
         inner = np.eye(row.shape[0]) + sign * projected @ row.T
         return inverse - sign * projected.T @ np.linalg.solve(inner, projected)
+
+
+def gradient_kmeans_pp(coefficients: np.ndarray, features: Any, candidates: np.ndarray, k: int,
+                       rng: np.random.Generator) -> Selection:
+    """k-means++ seeding over gradient embeddings ``coefficients ⊗ features`` (never formed):
+    the longest gradient first, then rows drawn in proportion to their squared distance to
+    the nearest centre. ``coefficients`` ``(n, C)``, ``features`` ``(n, D)`` (dense or sparse)."""
+    squared_norms = (coefficients**2).sum(axis=1) * _row_norms(features) ** 2
+    first = int(np.argmax(squared_norms))
+    chosen, chosen_scores = [first], [float(squared_norms[first])]
+    nearest = BADGE._distances_to(first, coefficients, features, squared_norms)
+    for _ in range(1, k):
+        weights = nearest.copy()
+        weights[chosen] = 0.0
+        total = weights.sum()
+        if total <= 0:  # every remaining row duplicates a centre: take the next longest gradient
+            remaining = np.setdiff1d(np.arange(len(candidates)), chosen)
+            pick = int(remaining[np.argmax(squared_norms[remaining])])
+        else:
+            pick = int(rng.choice(len(candidates), p=weights / total))
+        chosen.append(pick)
+        chosen_scores.append(float(nearest[pick]))
+        nearest = np.minimum(nearest, BADGE._distances_to(pick, coefficients, features, squared_norms))
+    return Selection(candidates[chosen], chosen_scores, candidates, nearest)

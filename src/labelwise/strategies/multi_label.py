@@ -40,7 +40,7 @@ from scipy.special import xlogy
 
 from labelwise.errors import ConfigError
 from labelwise.strategies.base import QueryContext, QueryStrategy, ScoringStrategy, Selection
-from labelwise.strategies.gradient import BADGE, _row_norms
+from labelwise.strategies.gradient import gradient_kmeans_pp
 from labelwise.strategies.registry import register_strategy
 
 #: candidate rows per block when comparing predicted label vectors with the labeled ones.
@@ -178,23 +178,7 @@ class BinaryRelevanceBADGE(QueryStrategy):
         features = outputs.get("last_layer_features", candidates)
         if not sp.issparse(features):
             features = np.asarray(features, dtype=np.float32)
-        squared_norms = (coefficients**2).sum(axis=1) * _row_norms(features) ** 2
-        first = int(np.argmax(squared_norms))
-        chosen, chosen_scores = [first], [float(squared_norms[first])]
-        nearest = BADGE._distances_to(first, coefficients, features, squared_norms)
-        for _ in range(1, k):
-            weights = nearest.copy()
-            weights[chosen] = 0.0
-            total = weights.sum()
-            if total <= 0:  # every remaining row duplicates a centre: take the next longest gradient
-                remaining = np.setdiff1d(np.arange(len(candidates)), chosen)
-                pick = int(remaining[np.argmax(squared_norms[remaining])])
-            else:
-                pick = int(context.rng.choice(len(candidates), p=weights / total))
-            chosen.append(pick)
-            chosen_scores.append(float(nearest[pick]))
-            nearest = np.minimum(nearest, BADGE._distances_to(pick, coefficients, features, squared_norms))
-        return Selection(candidates[chosen], chosen_scores, candidates, nearest)
+        return gradient_kmeans_pp(coefficients, features, candidates, k, context.rng)
 
 
 # ---- MMC ---------------------------------------------------------------------------------------
