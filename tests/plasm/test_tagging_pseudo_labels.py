@@ -53,3 +53,12 @@ def test_bad_options_name_themselves():
         select_token_pseudo_labels([_sentence([0.9])], confidence="entropy")
     with pytest.raises(ConfigError, match="pseudo_label_fraction"):
         select_token_pseudo_labels([_sentence([0.9])], top_fraction=1.5)
+
+
+def test_classification_plasm_points_a_tagging_pool_to_plasm_tagging():
+    from labelwise.data import TaggingDataset
+    from labelwise.plasm import plasm
+
+    data = TaggingDataset([("a", "b")], [("O", "O")])
+    with pytest.raises(ConfigError, match="plasm_tagging"):
+        plasm(data, data, lambda: None)
