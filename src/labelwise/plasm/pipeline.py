@@ -139,9 +139,8 @@ def plasm(
         :class:`PlasmResult`; ``result.dataset`` holds every gold label unchanged.
     """
     if getattr(acquired, "task", None) == "tagging":
-        raise ConfigError("plasm() trains classifiers; the acquired data is a tagging dataset.",
-                          fix="call labelwise.plasm.plasm_tagging(acquired, pool, successor_factory, "
-                              "acquisition_model=...) for sequence tagging.")
+        raise ConfigError("plasm() trains classifiers; the acquired data is a tagging dataset. Fix: call "
+                          "labelwise.plasm.plasm_tagging(acquired, pool, successor_factory, acquisition_model=...).")
     if acquired.labels is None:
         raise DataError("plasm(): the acquired dataset has no labels.")
     if acquired.multi_label:
