@@ -276,6 +276,8 @@ class EmbeddingClassifier(LabelwiseModel):
         cache_dir: also keep embeddings on disk here (reused by later runs and processes).
         random_state: seed of the head (None: fresh entropy per fit).
         progress: show a progress bar while the pool is embedded.
+        class_weight: ``class_weight`` of the default head (``"balanced"`` for skewed labels,
+            e.g. CoLA); ignored when ``head`` is given.
 
     ``save`` writes ``params.json`` and ``head.joblib`` (a pickle of the fitted head): load
     only folders you trust. The encoder is read again from ``encoder`` on load.
@@ -285,7 +287,8 @@ class EmbeddingClassifier(LabelwiseModel):
 
     def __init__(self, encoder: str | None = "minilm", head: Any = None, C: float = 10.0, max_length: int = 256,
                  pooling: str = "mean", normalize: bool = True, batch_size: int = 64, device: str = "auto",
-                 cache_dir: str | None = None, random_state: RandomState = 0, progress: bool = True) -> None:
+                 cache_dir: str | None = None, random_state: RandomState = 0, progress: bool = True,
+                 class_weight: Any = None) -> None:
         self.encoder = encoder
         self.head = head
         self.C = C
@@ -297,6 +300,7 @@ class EmbeddingClassifier(LabelwiseModel):
         self.cache_dir = cache_dir
         self.random_state = random_state
         self.progress = progress
+        self.class_weight = class_weight
 
     def sentence_encoder(self) -> SentenceEncoder:
         """The shared frozen encoder (and its embedding cache) for this model's settings."""
@@ -311,7 +315,7 @@ class EmbeddingClassifier(LabelwiseModel):
             return self.head
         from sklearn.linear_model import LogisticRegression
 
-        return LogisticRegression(C=self.C, max_iter=1000)
+        return LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=1000)
 
     def prepare(self, pool: Any) -> None:
         """Embed the pool once (progress bar), so later iterations cost the head's fit only."""
