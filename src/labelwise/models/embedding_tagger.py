@@ -225,7 +225,9 @@ class EmbeddingTagger(TaggerBase):
         context_window: also feed the mean vector of the words within this distance (0: none).
         shape_features: append the word-shape features.
         dropout: on the features (and the hidden layer).
-        epochs, batch_size, learning_rate, weight_decay: the head's AdamW recipe.
+        epochs, batch_size, learning_rate, weight_decay: the head's AdamW recipe (linear decay).
+        min_steps: train at least this many steps: a few sentences make short epochs, and a
+            head trained for a fixed number of epochs on 50 sentences finds no entity.
         max_length, encode_batch_size, device, cache_dir: the encoder's settings (as in
             :class:`~labelwise.models.EmbeddingClassifier`).
         random_state: seed of the head (None: fresh entropy per fit).
@@ -233,7 +235,7 @@ class EmbeddingTagger(TaggerBase):
 
     def __init__(self, encoder: str | None = "minilm", *, crf: bool = True, hidden: int = 0,
                  context_window: int = 0, shape_features: bool = True, dropout: float = 0.2, epochs: int = 30,
-                 batch_size: int = 32, learning_rate: float = 5e-3, weight_decay: float = 1e-4,
+                 min_steps: int = 400, batch_size: int = 32, learning_rate: float = 1e-2, weight_decay: float = 1e-4,
                  max_length: int = 256, encode_batch_size: int = 64, device: str | None = None,
                  cache_dir: str | None = None, random_state: RandomState = 0, progress: bool = False) -> None:
         self.encoder = encoder
@@ -243,6 +245,7 @@ class EmbeddingTagger(TaggerBase):
         self.shape_features = shape_features
         self.dropout = dropout
         self.epochs = epochs
+        self.min_steps = min_steps
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.weight_decay = weight_decay
@@ -301,6 +304,7 @@ class EmbeddingTagger(TaggerBase):
 
         features = self.word_features(dataset)
         self.input_dim_ = int(features[0].shape[1])
+        self.n_training_sentences_ = len(features)
         padded, mask = self._pad(features)
         tags = torch.zeros(mask.shape, dtype=torch.long)
         for i, sentence_tags in enumerate(dataset.tags):
@@ -314,7 +318,9 @@ class EmbeddingTagger(TaggerBase):
         return {}
 
     def _training_config(self) -> TrainingConfig:
-        return TrainingConfig(epochs=self.epochs, batch_size=self.batch_size, learning_rate=self.learning_rate,
+        steps = int(self.epochs) * -(-self.n_training_sentences_ // int(self.batch_size))
+        return TrainingConfig(epochs=self.epochs, max_steps=max(steps, int(self.min_steps)) if steps else None,
+                              batch_size=self.batch_size, learning_rate=self.learning_rate,
                               weight_decay=self.weight_decay, warmup_ratio=0.0, schedule="linear",
                               max_grad_norm=5.0, mixed_precision=False, progress=self.progress,
                               description="EmbeddingTagger fit")
