@@ -58,3 +58,22 @@ def test_distill_a_tagger_then_adapt_on_its_pool(tmp_path, sentences, teacher, t
     adapted = json.loads((tmp_path / "adapted" / "summary.json").read_text())
     assert adapted["steps"] == 2 and adapted["n_held_out"] == 4
     assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["encoder"] == str(tmp_path / "adapted")
+
+
+def test_plasm_on_conll_files_runs_the_tagging_pipeline(tmp_path, sentences, teacher, tiny_bert, capsys):
+    acquired = _conll(tmp_path / "acquired.conll", sentences.subset(range(8)))
+    pool = _conll(tmp_path / "pool.conll", sentences.subset(range(8, 24)))
+    assert main(["plasm", "--acquired", acquired, "--pool", pool, "--output", str(tmp_path / "nope")]) == 2
+    assert "--successor tfidf" in capsys.readouterr().err  # the default successor cannot tag
+    assert main(["plasm", "--acquired", acquired, "--pool", pool, "--output", str(tmp_path / "nope"),
+                 "--successor", "minilm", "--acquisition-model", str(tmp_path / "missing")]) == 2
+    assert "--acquisition-model" in capsys.readouterr().err
+    folder = teacher.save(tmp_path / "acquisition")
+    assert main(["plasm", "--acquired", acquired, "--pool", pool, "--output", str(tmp_path / "out"),
+                 "--successor", tiny_bert, "--acquisition-model", str(folder), "--epochs", "1",
+                 "--pseudo-label-fraction", "0.5", "--tracin-filter-fraction", "0.25"]) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert (summary["n_gold"], summary["n_pseudo"], summary["n_dropped"]) == (8, 8, 2)
+    rows = [json.loads(line) for line in (tmp_path / "out" / "train.jsonl").read_text().splitlines()]
+    assert [r["source"] for r in rows] == ["gold"] * 8 + ["pseudo"] * 6
+    assert rows[0]["tokens"] == list(sentences.tokens[0]) and rows[0]["tags"] == list(sentences.tags[0])

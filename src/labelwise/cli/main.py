@@ -57,11 +57,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         run_demo(args.output, seeds=tuple(range(args.seeds)), iterations=args.iterations)
         return 0
-    if args.command == "plasm":
-        from labelwise.cli.plasm import run as run_plasm
-
-        return run_plasm(args)
-    if args.command in ("distill", "adapt"):
+    if args.command in ("plasm", "distill", "adapt"):
         import importlib
 
         from labelwise.errors import LabelwiseError

@@ -15,7 +15,9 @@ def add_parser(commands: Any) -> None:
         "plasm", help="train a successor on acquired data + TracIn-cleaned pseudo-labels (PLASM)",
         description="Train the successor on the acquired gold data, pseudo-label the pool, drop the "
                     "pseudo-labels with the highest TracIn self-influence, retrain on gold + the rest.")
-    parser.add_argument("--acquired", required=True, help="labeled file (CSV/TSV/JSON/JSONL) of acquired data")
+    parser.add_argument("--acquired", required=True,
+                        help="labeled file of acquired data: CSV/TSV/JSON/JSONL (classification) or a CoNLL "
+                             "file (sequence tagging: PLASM with token-level pseudo-labels)")
     parser.add_argument("--pool", required=True, help="unlabeled file (labels, if present, are ignored)")
     parser.add_argument("--successor", default="tfidf",
                         help="'tfidf', 'minilm', 'mpnet' (the successor package) or a model folder")
@@ -28,6 +30,11 @@ def add_parser(commands: Any) -> None:
     parser.add_argument("--epochs", type=int, default=3, help="transformer successors only")
     parser.add_argument("--max-length", type=int, default=128, help="transformer successors only")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--acquisition-model", default=None,
+                        help="tagging: folder of the fitted acquisition tagger (model.save()); it pseudo-labels "
+                             "the pool and a fresh copy of it is TracIn's model. Default: the successor does both")
+    parser.add_argument("--confidence", choices=("mnlp", "mean_max"), default="mnlp",
+                        help="tagging: sentence confidence that ranks the pseudo-labels (default: mnlp)")
 
 
 def _successor_factory(name: str, output: Path, args: argparse.Namespace) -> Any:
@@ -47,12 +54,64 @@ def _successor_factory(name: str, output: Path, args: argparse.Namespace) -> Any
     return build
 
 
+def _run_tagging(args: argparse.Namespace, output: Path) -> int:
+    from labelwise.cli._pools import load_pool
+    from labelwise.models import TransformerTagger, load_model
+    from labelwise.plasm import plasm_tagging
+
+    if args.successor.lower() == "tfidf":
+        raise ConfigError("--successor tfidf cannot tag sequences; give 'minilm', 'mpnet' or a model folder.")
+    from labelwise.models.pretrained import resolve_model_path, successor_encoder_path
+
+    name = args.successor.lower()
+    path = successor_encoder_path() if name in ("mpnet", "successor") else \
+        None if name == "minilm" else resolve_model_path(args.successor)
+    acquired = load_pool(args.acquired, "--acquired", tagging=True)
+    if acquired.tags is None:
+        raise ConfigError(f"--acquired {args.acquired!r} holds no tags.")
+    pool = load_pool(args.pool, "--pool", tagging=True, tag_names=acquired.tag_names)
+    acquisition = None
+    if args.acquisition_model is not None:
+        if not Path(args.acquisition_model).is_dir():
+            raise ConfigError(f"--acquisition-model {args.acquisition_model!r}: no such folder.")
+        acquisition = load_model(args.acquisition_model)
+
+    def build() -> Any:
+        return TransformerTagger(path, max_length=args.max_length, epochs=args.epochs, random_state=args.seed)
+
+    result = plasm_tagging(acquired, pool, build, acquisition_model=acquisition,
+                           pseudo_label_fraction=args.pseudo_label_fraction, confidence=args.confidence,
+                           confidence_threshold=args.confidence_threshold,
+                           tracin_filter_fraction=args.tracin_filter_fraction, random_state=args.seed)
+    with open(output / "train.jsonl", "w", encoding="utf-8") as handle:
+        for row, (tokens, tags) in enumerate(zip(result.dataset.tokens, result.dataset.tags, strict=True)):
+            source = "gold" if row < result.n_gold else "pseudo"
+            handle.write(json.dumps({"tokens": tokens, "tags": tags, "source": source}, ensure_ascii=False) + "\n")
+    dropped = set(result.dropped_indices.tolist())
+    with open(output / "pseudo_labels.jsonl", "w", encoding="utf-8") as handle:
+        for k, position in enumerate(result.pseudo.indices):
+            handle.write(json.dumps({"pool_position": int(position),
+                                     "tags": [acquired.tag_names[t] for t in result.pseudo.tags[k]],
+                                     "confidence": float(result.pseudo.confidence[k]),
+                                     "self_influence": float(result.self_influence[k]),
+                                     "dropped": int(position) in dropped}, ensure_ascii=False) + "\n")
+    summary = {"n_gold": result.n_gold, "n_pseudo": len(result.pseudo), "n_dropped": len(dropped),
+               "n_train": len(result.dataset), "timings": result.timings}
+    (output / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    result.model.save(output / "model")
+    print(json.dumps(summary))
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
+    from labelwise.cli._pools import is_conll
     from labelwise.data import load_classification
     from labelwise.plasm import plasm
 
     output = Path(args.output)
     output.mkdir(parents=True, exist_ok=True)
+    if is_conll(args.acquired):
+        return _run_tagging(args, output)
     acquired = load_classification(args.acquired, text_column=args.text_column, label_column=args.label_column)
     try:
         pool = load_classification(args.pool, text_column=args.text_column, label_column=None,
