@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from labelwise.data.datasets import ClassificationDataset
-from labelwise.errors import ConfigError, SelectionError
+from labelwise.errors import CapabilityError, ConfigError, SelectionError
 from labelwise.models import TfidfLogisticRegression
 from labelwise.outputs import ModelOutputs
 from labelwise.strategies import QueryContext, get_strategy
@@ -15,6 +15,7 @@ from labelwise.strategies import QueryContext, get_strategy
 distributed = pytest.importorskip("distributed")
 
 from labelwise.distributed import ClusterScorer, PartitionedPool  # noqa: E402
+from labelwise.distributed.joint import JointSelector  # noqa: E402
 from labelwise.distributed.scorer import merge_top_k  # noqa: E402
 from labelwise.strategies import top_k  # noqa: E402
 
@@ -170,3 +171,31 @@ def test_partitioned_pool_positions():
     assert len(pool) == 10 and pool.offsets.tolist() == [0, 3, 6, 10]
     assert [p.tolist() for p in pool.split_positions(np.array([9, 0, 4, 5]))] == [[0], [4, 5], [9]]
     assert pool.rows([7, 1]).texts == ("t7", "t1")
+
+
+def test_unprepared_tfidf_model_refuses_embeddings_instead_of_a_one_row_projection(client, small_pool):
+    pool, _ = small_pool
+    unprepared = TfidfLogisticRegression(progress=False, embedding_dim=8).fit(pool.subset(range(40)))
+    scorer = ClusterScorer(client, pool.without_labels(), n_partitions=3)
+    scorer.set_model(unprepared, "unprepared")
+    # The user's model is left as it was: no projection fitted on a single row.
+    assert not hasattr(unprepared, "projection_") and not hasattr(unprepared, "_cache_matrix")
+    with pytest.raises(CapabilityError, match=r"model.prepare\(pool\) before model.fit"):
+        scorer.outputs(["embeddings"])
+    with pytest.raises(CapabilityError, match="prepare"):
+        JointSelector(scorer).coreset(3, labeled_indices=np.arange(5), rng=np.random.default_rng(0))
+    # Row-wise scoring from probabilities still works, and equals one process.
+    local, _ = _local(unprepared, pool.without_labels(), "entropy", 5, np.arange(40), 0)
+    remote = scorer.select("entropy", 5, rng=np.random.default_rng(0), labeled_indices=np.arange(40))
+    assert remote.indices.tolist() == local.indices.tolist()
+
+
+def test_prepared_tfidf_model_embeds_on_the_workers_as_one_process(client, small_pool):
+    pool, _ = small_pool
+    model = TfidfLogisticRegression(progress=False, embedding_dim=8)
+    model.prepare(pool.without_labels())
+    model.fit(pool.subset(range(40)))
+    scorer = ClusterScorer(client, pool.without_labels(), n_partitions=3)
+    scorer.set_model(model, "prepared")
+    remote = scorer.outputs(["embeddings"]).get("embeddings")
+    np.testing.assert_array_equal(remote, model.embed(pool.without_labels()))

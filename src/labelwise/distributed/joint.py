@@ -132,7 +132,7 @@ class JointSelector:
 
     def _point_futures(self, excluded: np.ndarray) -> list[Any]:
         scorer = self.scorer
-        handle = scorer._require_model()
+        handle = scorer._require_model(("embeddings",))
         pool = scorer.pool
         parts = scorer._partitions()
         return [self.client.submit(_points, parts[p], int(pool.offsets[p]), handle, scorer._payload,

@@ -25,8 +25,14 @@ import numpy as np
 
 from labelwise._lazy import optional_import
 from labelwise.distributed.partitioned import PartitionedPool, check_positions, concat_datasets
-from labelwise.distributed.worker import ModelHandle, check_version, pack_model, worker_model
-from labelwise.errors import ConfigError, SelectionError
+from labelwise.distributed.worker import (
+    ModelHandle,
+    check_version,
+    pack_model,
+    unfitted_embedding_state,
+    worker_model,
+)
+from labelwise.errors import CapabilityError, ConfigError, SelectionError
 from labelwise.outputs import ModelOutputs, known_outputs
 from labelwise.strategies import QueryContext, ScoringStrategy, Selection, get_strategy, top_k
 from labelwise.strategies.base import CheckedOutputs, multi_label_signal
@@ -196,22 +202,27 @@ class ClusterScorer:
         version = check_version(version) if version is not None else uuid.uuid4().hex
         if self._handle is not None and self._handle.version == version:
             return self._handle
+        refused = None
         if "embeddings" in getattr(model, "provides", ()) and callable(getattr(model, "embed", None)):
-            # State fitted lazily on first use (TF-IDF's LSA projection, fitted on the pool cache
-            # the client holds) is fitted here, so workers embed exactly as one process does.
-            model.embed(self.pool.rows([0], client=self.client))
+            refused = unfitted_embedding_state(model)
+            if refused is None:
+                # State fitted lazily on first use (TF-IDF's LSA projection, fitted on the pool
+                # cache the client holds) is fitted here, so workers embed as one process does.
+                model.embed(self.pool.rows([0], client=self.client))
         folder = None if self.model_folder is None else f"{self.model_folder}/{version}"
         folder, payload, pickled = pack_model(model, folder)
         future = None
         if payload is not None:
             future = self.client.scatter(payload, broadcast=True, hash=False)
-        self._handle = ModelHandle(version, folder, None, pickled)
+        self._handle = ModelHandle(version, folder, None, pickled, refused)
         self._payload = future
         return self._handle
 
-    def _require_model(self) -> ModelHandle:
+    def _require_model(self, kinds: Sequence[str] = ()) -> ModelHandle:
         if self._handle is None:
             raise ConfigError("ClusterScorer: call set_model(model, version) before scoring.")
+        if self._handle.embeddings_refused is not None and "embeddings" in kinds:
+            raise CapabilityError(self._handle.embeddings_refused)
         return self._handle
 
     def _partitions(self) -> list[Any]:
@@ -248,7 +259,7 @@ class ClusterScorer:
                 "labelwise.distributed.joint (coreset_of_coresets, kmeans_parallel_seeding) at scale.")
         if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
             raise SelectionError(f"k must be a positive integer, got {k!r}.")
-        handle = self._require_model()
+        handle = self._require_model(strategy.requires)
         n_pool = len(self.pool)
         labeled = check_positions(labeled_indices, n_pool, sort=False)
         excluded = check_positions(np.concatenate([labeled, check_positions(exclude_indices, n_pool)]), n_pool)
@@ -291,7 +302,7 @@ class ClusterScorer:
                 options: Mapping[str, Any] | None = None) -> ModelOutputs:
         """Outputs ``kinds`` of ``positions`` (default: the whole pool) computed on the
         workers, in a local :class:`ModelOutputs` any strategy (joint ones too) reads."""
-        handle = self._require_model()
+        handle = self._require_model(kinds)
         unknown = sorted(set(kinds) - set(known_outputs()))
         if unknown:
             raise ConfigError(f"unknown output kind(s) {unknown}; known kinds: {', '.join(sorted(known_outputs()))}.")

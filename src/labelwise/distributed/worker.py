@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from labelwise.errors import ConfigError
+from labelwise.errors import CapabilityError, ConfigError
 
 #: version -> model, on each worker process (one entry after each retrain)
 _MODELS: dict[str, Any] = {}
@@ -39,6 +39,8 @@ class ModelHandle:
     folder: str | None = None
     payload: Any = None
     pickled: bool = False
+    #: why this model must not embed on the workers (None: it may); see ``unfitted_embedding_state``
+    embeddings_refused: str | None = None
 
 
 def lean_copy(model: Any) -> Any:
@@ -81,6 +83,31 @@ def _load(handle: ModelHandle, payload: Any) -> Any:
         return load_model(Path(temporary) / "model")
 
 
+def unfitted_embedding_state(model: Any) -> str | None:
+    """Why embeddings computed on the workers would differ from one process, or None.
+
+    TF-IDF's LSA projection is fitted on first use from the pool cache ``prepare`` builds;
+    a model that was never prepared would fit it on whatever rows it first embeds: on the
+    client a single row, on each worker its own partition (a different projection per
+    partition). Such a model may score row-wise (probabilities) but must not embed."""
+    if not callable(getattr(model, "_fit_projection", None)) or hasattr(model, "projection_"):
+        return None
+    if getattr(model, "_cache_matrix", None) is not None:
+        return None
+    return (f"{type(model).__name__} fits its embedding projection on the pool on first use, and this model "
+            "was never prepared on the pool, so each worker would fit a different projection on its own "
+            "partition. Fix: call model.prepare(pool) before model.fit(...) (ActiveLearner does this for an "
+            "in-memory pool), or use a strategy that reads probabilities only (entropy, margin, ...).")
+
+
+class _RefusedEmbed:
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        raise CapabilityError(self.reason)
+
+
 def worker_model(handle: ModelHandle, payload: Any = None) -> Any:
     """The model of ``handle.version`` in this process: loaded on first use, older
     versions evicted."""
@@ -88,6 +115,10 @@ def worker_model(handle: ModelHandle, payload: Any = None) -> Any:
         model = _MODELS.get(handle.version)
         if model is None:
             model = _load(handle, payload)
+            if handle.embeddings_refused is not None:
+                # Any path to the embeddings (direct or derived) raises instead of fitting a
+                # projection on this worker's rows.
+                model.embed = _RefusedEmbed(handle.embeddings_refused)
             _MODELS.clear()
             _MODELS[handle.version] = model
             LOADS.append(handle.version)
