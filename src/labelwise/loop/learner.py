@@ -572,6 +572,9 @@ class ActiveLearner:
             "previous_scores": [None if math.isnan(s) else s for s in self.previous_scores.tolist()],
             "schedule": [[start, strategy.name, _jsonable_params(strategy)] for start, strategy in self.schedule.phases],
             "cold_start": [self.cold_start.name, _jsonable_params(self.cold_start)],
+            # What a strategy learned online (ALBL's bandit): per phase, via its get_state hook.
+            "strategy_states": [[i, strategy.name, strategy.get_state()]
+                                for i, (_, strategy) in enumerate(self.schedule.phases) if hasattr(strategy, "get_state")],
             # Objects among the options (a language model) are not saved: pass them again to load().
             "output_options": _json_items(self.output_options),
             "retrain": self.retrain,
@@ -669,6 +672,7 @@ class ActiveLearner:
         learner.previous_scores = _restore_scores(state["previous_scores"], len(pool), path)
         learner._prepared = bool(state["prepared"])
         _restore_stopping(learner, state, path, stop_set)
+        _restore_strategy_states(learner, state.get("strategy_states", []), path)
         return learner
 
     def __repr__(self) -> str:
@@ -837,6 +841,24 @@ def _restore_stopping(learner: ActiveLearner, state: dict[str, Any], path: Path,
         except (TypeError, KeyError, ValueError) as error:
             raise DataError(f"field 'last_stop_decision' is malformed ({error}).", path=str(path),
                             fix="save the learner again.") from None
+
+
+def _restore_strategy_states(learner: ActiveLearner, saved: Any, path: Path) -> None:
+    """Give each phase's strategy (same position, same name) what it learned (ALBL's bandit)."""
+    if not isinstance(saved, list):
+        raise DataError("field 'strategy_states' is not a list.", path=str(path), fix="save the learner again.")
+    phases = learner.schedule.phases
+    for entry in saved:
+        if not (isinstance(entry, list) and len(entry) == 3 and _is_integer(entry[0])):
+            raise DataError("field 'strategy_states' holds a malformed entry.", path=str(path),
+                            fix="save the learner again.")
+        index, name, strategy_state = entry
+        if 0 <= index < len(phases) and phases[index][1].name == name and hasattr(phases[index][1], "set_state"):
+            try:
+                phases[index][1].set_state(strategy_state)
+            except LabelwiseError as error:
+                raise DataError(f"field 'strategy_states': {error}", path=str(path),
+                                fix="save the learner again, or load with the same strategy.") from None
 
 
 def _restore_scores(values: Any, n_pool: int, path: Path) -> np.ndarray:
