@@ -3,14 +3,16 @@
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/distributed_scaling.py --rows 1000000 --workers 1 2
 
-Prints rows/s, peak RSS per worker and on the client. Run on an idle machine: figures taken
-while other jobs share the CPUs understate the speed-up.
+Prints rows/s, peak RSS per worker and on the client (ru_maxrss, warm-up included) and the
+1-minute load average at the end of each run. Run on an idle machine: figures taken while
+other jobs share the CPUs understate the speed-up.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import time
 
@@ -51,7 +53,7 @@ def run(rows: int, workers: int, model: TfidfLogisticRegression, rows_per_partit
         worker_peaks = list(client.run(_peak_mib).values())
     return {"rows": rows, "workers": workers, "seconds": round(seconds, 2), "rows_per_s": round(rows / seconds),
             "worker_peak_mib": [round(p) for p in worker_peaks], "client_peak_mib": round(_peak_mib()),
-            "picked": len(selection)}
+            "picked": len(selection), "load_avg_1m": round(os.getloadavg()[0], 1)}
 
 
 def main() -> None:
