@@ -77,3 +77,19 @@ def test_plasm_on_conll_files_runs_the_tagging_pipeline(tmp_path, sentences, tea
     rows = [json.loads(line) for line in (tmp_path / "out" / "train.jsonl").read_text().splitlines()]
     assert [r["source"] for r in rows] == ["gold"] * 8 + ["pseudo"] * 6
     assert rows[0]["tokens"] == list(sentences.tokens[0]) and rows[0]["tags"] == list(sentences.tags[0])
+
+
+def test_distill_a_classifier_into_a_transformer(tmp_path, ag_news, tiny_bert):
+    from labelwise.models import TfidfLogisticRegression
+
+    train, _ = ag_news
+    teacher = TfidfLogisticRegression().fit(train.subset(range(60)))
+    folder = teacher.save(tmp_path / "teacher")
+    pool = tmp_path / "pool.jsonl"
+    pool.write_text("\n".join(json.dumps({"text": t}) for t in train.texts[60:76]) + "\n", encoding="utf-8")
+    assert main(["distill", "--teacher", str(folder), "--pool", str(pool), "--output", str(tmp_path / "out"),
+                 "--student", tiny_bert, "--epochs", "2", "--max-length", "32", "--learning-rate", "1e-3",
+                 "--no-progress"]) == 0
+    summary = json.loads((tmp_path / "out" / "summary.json").read_text())
+    assert summary["n_pool"] == 16 and summary["kl_after"] < summary["kl_before"]
+    assert (tmp_path / "out" / "model" / "config.json").exists()
