@@ -9,6 +9,7 @@ the final linear one (``_final_linear``). Everything else lives here, once.
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -42,6 +43,14 @@ class TorchTextClassifier(LabelwiseModel):
 
     #: minimum padded length of a batch (a CNN needs at least its widest filter)
     _min_batch_length = 1
+
+    def _store_params(self, arguments: dict[str, Any]) -> None:
+        """Store every ``__init__`` argument under its own name, nothing more (scikit-learn's
+        rule). Each subclass keeps its explicit signature, which ``get_params`` and ``clone``
+        read, and ends its ``__init__`` with ``self._store_params(locals())``."""
+        for name, parameter in inspect.signature(type(self).__init__).parameters.items():
+            if name != "self" and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD):
+                setattr(self, name, arguments[name])
 
     # ---- what subclasses provide ---------------------------------------------------------
     def _tokenize(self, texts: list[str]) -> list[Sequence[int]]:

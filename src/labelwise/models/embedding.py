@@ -18,7 +18,7 @@ import numpy as np
 from labelwise._io import atomic_write_bytes, atomic_write_text
 from labelwise._lazy import optional_import
 from labelwise._random import RandomState
-from labelwise.errors import ConfigError, DataError, NotFittedError
+from labelwise.errors import ConfigError, DataError
 from labelwise.models._estimator import LabelwiseModel, resolve_seed
 
 _HEAD_FILE = "head.joblib"
@@ -240,6 +240,22 @@ def fit_head(head: Any, features: np.ndarray, dataset: Any, seed: int) -> tuple[
     return model, np.asarray(getattr(model, "classes_", np.unique(labels)))
 
 
+def fit_head_onto(model: Any, head: Any, features: Any, dataset: Any) -> tuple[Any, np.ndarray]:
+    """``fit_head`` seeded by ``model.random_state``, recording the dataset's label names,
+    class count and multi-label flag on ``model``; returns the fitted head and its classes."""
+    fitted = fit_head(head, features, dataset, resolve_seed(model.random_state))
+    model.label_names_ = tuple(dataset.label_names)
+    model.n_classes_ = int(dataset.n_classes)
+    model.multi_label_ = bool(dataset.multi_label)
+    return fitted
+
+
+def embed_dataset(encoder: SentenceEncoder, dataset: Any, progress: bool, *, whole_pool: bool = False) -> np.ndarray:
+    """``encoder.embed`` of the dataset's inputs; a progress bar for the whole pool (``prepare``)
+    or for more than 1000 rows."""
+    return encoder.embed(dataset.inputs, progress=progress and (whole_pool or len(dataset) > 1000))
+
+
 def head_probabilities(head: Any, features: Any, classes: np.ndarray, n_classes: int,
                        multi_label: bool) -> np.ndarray:
     """``head.predict_proba`` as ``(n, n_classes)`` float32, classes unseen in training at 0."""
@@ -319,11 +335,11 @@ class EmbeddingClassifier(LabelwiseModel):
 
     def prepare(self, pool: Any) -> None:
         """Embed the pool once (progress bar), so later iterations cost the head's fit only."""
-        self.sentence_encoder().embed(pool.inputs, progress=self.progress)
+        embed_dataset(self.sentence_encoder(), pool, self.progress, whole_pool=True)
 
     def embed(self, dataset: Any) -> np.ndarray:
         """Embeddings ``(n, dim)`` float32; available before any fit."""
-        return self.sentence_encoder().embed(dataset.inputs, progress=self.progress and len(dataset) > 1000)
+        return embed_dataset(self.sentence_encoder(), dataset, self.progress)
 
     def last_layer_features(self, dataset: Any) -> np.ndarray:
         """What the head reads: the embeddings ``(n, dim)``."""
@@ -331,20 +347,12 @@ class EmbeddingClassifier(LabelwiseModel):
 
     def fit(self, dataset: Any) -> EmbeddingClassifier:
         template = self._head_template()
-        features = self.embed(dataset)
-        self.head_, self.classes_ = fit_head(template, features, dataset, resolve_seed(self.random_state))
-        self.label_names_ = tuple(dataset.label_names)
-        self.n_classes_ = int(dataset.n_classes)
-        self.multi_label_ = bool(dataset.multi_label)
+        self.head_, self.classes_ = fit_head_onto(self, template, self.embed(dataset), dataset)
         return self
 
     @property
     def is_fitted(self) -> bool:
         return hasattr(self, "head_")
-
-    def _check_fitted(self) -> None:
-        if not self.is_fitted:
-            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit() (or load()) first.")
 
     def predict_proba(self, dataset: Any) -> np.ndarray:
         """Class probabilities ``(n, n_classes)`` float32."""

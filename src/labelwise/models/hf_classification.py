@@ -96,22 +96,7 @@ class TransformerClassifier(TorchTextClassifier):
         validation_fraction: float = 0.0,
         head_learning_rate: float | None = None,
     ) -> None:
-        self.model_name_or_path = model_name_or_path
-        self.max_length = max_length
-        self.batch_size = batch_size
-        self.inference_batch_size = inference_batch_size
-        self.epochs = epochs
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.warmup_ratio = warmup_ratio
-        self.dropout = dropout
-        self.device = device
-        self.mixed_precision = mixed_precision
-        self.checkpoint_dir = checkpoint_dir
-        self.random_state = random_state
-        self.progress = progress
-        self.validation_fraction = validation_fraction
-        self.head_learning_rate = head_learning_rate
+        self._store_params(locals())
 
     # ---- tokenizer -------------------------------------------------------------------------
     def _model_path(self) -> str:

@@ -8,10 +8,11 @@ from typing import Any
 import numpy as np
 
 from labelwise._random import RandomState
-from labelwise.errors import CapabilityError, ConfigError, NotFittedError
-from labelwise.models._estimator import LabelwiseModel, resolve_seed
+from labelwise.errors import CapabilityError, ConfigError
+from labelwise.models._estimator import LabelwiseModel
 from labelwise.models.embedding import (
-    fit_head,
+    embed_dataset,
+    fit_head_onto,
     get_encoder,
     head_probabilities,
     load_joblib,
@@ -96,7 +97,7 @@ class SklearnClassifier(LabelwiseModel):
 
     def _inputs(self, dataset: Any) -> Any:
         if self.features == "embeddings":
-            return self._encoder().embed(dataset.inputs, progress=self.progress and len(dataset) > 1000)
+            return embed_dataset(self._encoder(), dataset, self.progress)
         return list(dataset.inputs)
 
     def _encoder(self) -> Any:
@@ -106,24 +107,16 @@ class SklearnClassifier(LabelwiseModel):
     def prepare(self, pool: Any) -> None:
         """Embed the pool once when features are embeddings (nothing to do for texts)."""
         if self.features == "embeddings":
-            self._encoder().embed(pool.inputs, progress=self.progress)
+            embed_dataset(self._encoder(), pool, self.progress, whole_pool=True)
 
     def fit(self, dataset: Any) -> SklearnClassifier:
         template = self._template()
-        self.estimator_, self.classes_ = fit_head(template, self._inputs(dataset), dataset,
-                                                  resolve_seed(self.random_state))
-        self.label_names_ = tuple(dataset.label_names)
-        self.n_classes_ = int(dataset.n_classes)
-        self.multi_label_ = bool(dataset.multi_label)
+        self.estimator_, self.classes_ = fit_head_onto(self, template, self._inputs(dataset), dataset)
         return self
 
     @property
     def is_fitted(self) -> bool:
         return hasattr(self, "estimator_")
-
-    def _check_fitted(self) -> None:
-        if not self.is_fitted:
-            raise NotFittedError("this SklearnClassifier is not fitted yet; call fit() (or load()) first.")
 
     def _need(self, kind: str) -> None:
         if kind not in self.provides:

@@ -110,25 +110,7 @@ class TextCNN(TorchTextClassifier):
         progress: bool = False,
         validation_fraction: float = 0.0,
     ) -> None:
-        self.embedding_dim = embedding_dim
-        self.n_filters = n_filters
-        self.filter_widths = filter_widths
-        self.dropout = dropout
-        self.min_count = min_count
-        self.max_vocabulary = max_vocabulary
-        self.max_length = max_length
-        self.batch_size = batch_size
-        self.inference_batch_size = inference_batch_size
-        self.epochs = epochs
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.warmup_ratio = warmup_ratio
-        self.device = device
-        self.mixed_precision = mixed_precision
-        self.checkpoint_dir = checkpoint_dir
-        self.random_state = random_state
-        self.progress = progress
-        self.validation_fraction = validation_fraction
+        self._store_params(locals())
 
     # ---- vocabulary --------------------------------------------------------------------------
     def build_vocabulary(self, texts: Sequence[str]) -> dict[str, int]:

@@ -86,23 +86,7 @@ class TorchModuleClassifier(TorchTextClassifier):
         progress: bool = False,
         validation_fraction: float = 0.0,
     ) -> None:
-        self.module_factory = module_factory
-        self.tokenize = tokenize
-        self.final_layer = final_layer
-        self.pad_id = pad_id
-        self.max_length = max_length
-        self.batch_size = batch_size
-        self.inference_batch_size = inference_batch_size
-        self.epochs = epochs
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.warmup_ratio = warmup_ratio
-        self.device = device
-        self.mixed_precision = mixed_precision
-        self.checkpoint_dir = checkpoint_dir
-        self.random_state = random_state
-        self.progress = progress
-        self.validation_fraction = validation_fraction
+        self._store_params(locals())
 
     def _tokenizer_key(self) -> Any:
         return self.max_length, id(self.tokenize)
