@@ -78,3 +78,16 @@ def test_a_model_that_breaks_the_clone_contract_gets_a_config_error(small_pool):
 
     with pytest.raises(ConfigError, match="clone"):
         ActiveLearner(Renaming(), pool.without_labels(), "entropy", random_state=0)
+
+
+def test_a_fitted_model_is_copied_with_its_weights_and_the_callers_object_stays_as_it_was(small_pool):
+    pool, test = small_pool
+    model = TfidfLogisticRegression(random_state=0).fit(pool.subset(range(40)))
+    before = model.predict_proba(test)
+    learner = ActiveLearner(model, pool.without_labels(), "entropy", random_state=0, retrain=False)
+    assert learner.model is not model and learner.model_is_fitted
+    np.testing.assert_array_equal(learner.model.predict_proba(test), before)
+    learner.teach(np.arange(4), gold_labels(pool, np.arange(4)))  # retrain=False: no fit
+    first = learner.query(5)
+    assert len(first.indices) == 5
+    np.testing.assert_array_equal(model.predict_proba(test), before)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import inspect
 import io
@@ -53,9 +54,10 @@ class ActiveLearner:
     Args:
         model: anything that follows :class:`~labelwise.models.Model`. A scikit-learn style
             model (one with ``get_params``, as every labelwise adapter) is not changed: the
-            learner works on ``sklearn.base.clone(model)``, sets its ``random_state`` with
-            ``set_params`` before each fit, and ``learner.model`` is that (fitted) copy. A
-            model without ``get_params`` is used, and fitted, as it is.
+            learner works on ``sklearn.base.clone(model)`` (a deep copy when the model is
+            already fitted, so its weights serve until the first retrain), sets its
+            ``random_state`` with ``set_params`` before each fit, and ``learner.model`` is
+            that copy. A model without ``get_params`` is used, and fitted, as it is.
         pool: the dataset to choose from; labels in it are ignored (use ``teach``).
         strategy: a registry name, a strategy instance, a :class:`StrategySchedule` or a
             ``{iteration: strategy}`` mapping.
@@ -95,6 +97,9 @@ class ActiveLearner:
         if len(pool) == 0:
             raise DataError("the pool is empty.")
         self.model = _own_copy(model)
+        # a model handed over fitted keeps its own features until the learner first retrains
+        # it: preparing it on the pool could change them (TF-IDF refits its vocabulary)
+        self._given_fitted = is_fitted(model)
         self.pool = pool
         self.schedule = _as_schedule(strategy)
         self.cold_start = get_strategy(cold_start)
@@ -271,7 +276,8 @@ class ActiveLearner:
                          selection.candidate_indices, selection.candidate_scores)
 
     def _outputs(self, expected: Sequence[str] = ()) -> ModelOutputs:
-        self._ensure_prepared()
+        if not (self._given_fitted and self.model_version == 0):
+            self._ensure_prepared()
         options = dict(self.output_options)
         options.setdefault("random_state", derive_seed(self.rng))
         self.last_outputs = ModelOutputs(self.model, self.pool, options=options, expected=expected)
@@ -681,10 +687,13 @@ class ActiveLearner:
 
 
 def _own_copy(model: Any) -> Any:
-    """The learner's own unfitted copy of a scikit-learn style model (the caller's object is
-    never prepared, re-seeded or fitted); any other model as it is."""
+    """The learner's own copy of a scikit-learn style model (the caller's object is never
+    prepared, re-seeded or fitted); any other model as it is. An unfitted model is cloned; a
+    fitted one is deep-copied, so its weights serve the first queries (and ``retrain=False``)."""
     if not callable(getattr(model, "get_params", None)):
         return model
+    if is_fitted(model):
+        return copy.deepcopy(model)
     try:
         return clone(model)
     except (RuntimeError, TypeError) as error:
