@@ -207,14 +207,19 @@ def report(args: argparse.Namespace) -> str:
     if all("asm" in r for r in records):
         a = [r["asm"] for r in records]
         lines += [row("span F1, successor on the cheap arm's gold only (no PLASM)", [x["f1"] for x in a]),
-                  row("F1 difference, PLASM - gold only (paired)", [y["f1"] - x["f1"] for x, y in zip(a, c, strict=True)])]
+                  row("F1 difference, gold only - expensive (paired)",
+                      [y["f1"] - x["f1"] for x, y in zip(e, a, strict=True)]),
+                  row("F1 difference, PLASM - gold only (paired)", [y["f1"] - x["f1"] for x, y in zip(a, c, strict=True)]),
+                  row("training-time cut of gold only (AL + one successor fit)",
+                      [1 - (y["al_train_cpu"] + z["train_cpu"]) / x["train_cpu"] for x, y, z in zip(e, c, a, strict=True)],
+                      "{:.1%}")]
     lines += [
         row("span F1, BiLSTM-CRF acquisition model", [x["acquisition_f1"] for x in c]),
         row("span F1 of the kept pseudo-labels (vs gold)", [x["pseudo_label_f1"] or 0.0 for x in c]),
         row("gold sentences, expensive", [x["n_gold"] for x in e], "{:.0f}"),
         row("gold sentences, cheap", [x["n_gold"] for x in c], "{:.0f}"),
-        row("pseudo-labelled / dropped by TracIn", [x["n_pseudo"] for x in c], "{:.0f}")
-        + " dropped: " + ", ".join(str(x["n_dropped"]) for x in c),
+        row("pseudo-labelled sentences", [x["n_pseudo"] for x in c], "{:.0f}"),
+        row("dropped by TracIn", [x["n_dropped"] for x in c], "{:.0f}"),
         "",
         f"UPS candidates per query (cheap arm, seed {records[0]['seed']}): {c[0]['candidates']}; "
         f"expensive arm scores every unlabeled sentence: {e[0]['candidates']}.",
