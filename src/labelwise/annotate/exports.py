@@ -28,6 +28,7 @@ from xml.sax.saxutils import quoteattr
 
 from labelwise._io import atomic_write_text
 from labelwise.data.conll_escapes import MARKER_LINE, escape_field
+from labelwise.data.tagging_schemes import entity_spans
 from labelwise.errors import DataError
 
 FROM_NAME = "label"
@@ -100,12 +101,6 @@ def _tagging_text(tokens: Sequence[str]) -> tuple[str, list[int]]:
     return " ".join(tokens), starts
 
 
-def _entity_spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
-    from labelwise.annotate.store import entity_spans
-
-    return entity_spans(tags)
-
-
 def export_label_studio(store: Any, dataset: Any, path: str | os.PathLike) -> Path:
     """Label Studio tasks (``[{"id", "data": {"text", "position", "pool_fingerprint"},
     "annotations": [{"result": [...]}]}]``) for the labeling config of
@@ -121,7 +116,7 @@ def export_label_studio(store: Any, dataset: Any, path: str | os.PathLike) -> Pa
             results = [{"from_name": FROM_NAME, "to_name": TO_NAME, "type": "labels",
                         "value": {"start": starts[s], "end": starts[e - 1] + len(item[e - 1]),
                                   "text": text[starts[s]:starts[e - 1] + len(item[e - 1])], "labels": [kind]}}
-                       for kind, s, e in _entity_spans(value)]
+                       for kind, s, e in entity_spans(value)]
         else:
             data["text"] = item
             choices = value if isinstance(value, list) else [value]

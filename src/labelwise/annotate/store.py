@@ -38,6 +38,7 @@ import numpy as np
 
 from labelwise._io import append_line_durably, atomic_write_text, exclusive_lock
 from labelwise._lazy import optional_import
+from labelwise.data.tagging_schemes import entity_spans
 from labelwise.errors import DataError, LockedError
 
 ACTIONS = ("label", "skip", "undo")
@@ -533,20 +534,6 @@ def _snapshot_problem(state: Any) -> str | None:
     if not _is_integer(state.get("iteration")) or state["iteration"] < 0:
         return "field 'iteration' is not an integer >= 0"
     return None
-
-
-def entity_spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
-    """IOB2 tags to ``(type, start, end)`` token spans (end exclusive)."""
-    spans: list[tuple[str, int, int]] = []
-    current: list[Any] | None = None
-    for i, tag in enumerate(list(tags) + ["O"]):
-        prefix, _, kind = tag.partition("-")
-        if current is not None and not (prefix == "I" and kind == current[0]):
-            spans.append((current[0], current[1], i))
-            current = None
-        if prefix in ("B", "I") and current is None:
-            current = [kind, i]
-    return spans
 
 
 def _char_spans(tokens: Sequence[str], tags: Sequence[str]) -> list[tuple[str, int, int]]:

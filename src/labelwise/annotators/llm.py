@@ -39,6 +39,7 @@ import numpy as np
 
 from labelwise._io import append_line_durably
 from labelwise.annotators.base import Annotator
+from labelwise.data.tagging_schemes import entity_spans
 from labelwise.errors import ConfigError, DataError, LabelwiseError
 
 logger = logging.getLogger(__name__)
@@ -220,7 +221,7 @@ class LLMAnnotator:
             return json.dumps({"label": label}, ensure_ascii=False)
         if self.task == "tagging":
             spans = [{"start": s, "end": e, "type": t, "text": " ".join(item[s:e])}
-                     for t, s, e in _entity_spans(list(label))]
+                     for t, s, e in entity_spans(list(label))]
             return json.dumps({"entities": spans}, ensure_ascii=False)
         return json.dumps({"summary": label}, ensure_ascii=False)
 
@@ -429,20 +430,6 @@ def _json_object(content: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise DataError(f"the answer must be a JSON object, got {type(data).__name__}.")
     return data
-
-
-def _entity_spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
-    """IOB2 tags to ``(type, start, end)`` spans, end exclusive."""
-    spans: list[tuple[str, int, int]] = []
-    current: list[Any] | None = None
-    for i, tag in enumerate([*tags, "O"]):
-        prefix, _, kind = tag.partition("-")
-        if current is not None and not (prefix == "I" and kind == current[0]):
-            spans.append((current[0], current[1], i))
-            current = None
-        if prefix in ("B", "I") and current is None:
-            current = [kind, i]
-    return spans
 
 
 def _locate(tokens: Sequence[str], start: Any, end: Any, text: Any) -> tuple[int, int] | None:

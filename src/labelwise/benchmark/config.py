@@ -130,15 +130,22 @@ def load_config(path: str | Path, *, check_files: bool = True, check_components:
     """Read and validate a YAML config. Relative data paths are resolved from the current
     directory (run from the repository root for the shipped configs)."""
     path = Path(path)
+    raw = read_yaml(path)
+    return config_from_dict(raw, check_files=check_files, check_components=check_components, source=str(path))
+
+
+def read_yaml(path: str | Path) -> Any:
+    """The parsed YAML of a config file; a missing file or bad YAML is a ConfigError naming
+    the file (and the line)."""
+    path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} not found. Fix: check the path.")
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f", line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{path}{where}: not valid YAML ({getattr(error, 'problem', error)}).") from None
-    return config_from_dict(raw, check_files=check_files, check_components=check_components, source=str(path))
 
 
 def config_from_dict(raw: Any, *, check_files: bool = True, check_components: bool = True,

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from labelwise._io import atomic_write_text
 from labelwise.errors import ConfigError
@@ -38,17 +37,10 @@ def add_parser(commands: Any) -> None:
 
 def read_tune_config(path: str | Path) -> tuple[Any, dict[str, Any]]:
     """The benchmark config (without its ``tune:`` section) and the checked ``tune:`` fields."""
-    from labelwise.benchmark.config import config_from_dict
+    from labelwise.benchmark.config import config_from_dict, read_yaml
 
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file {str(path)!r} not found. Fix: check the path.")
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f", line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}{where}: not valid YAML ({getattr(error, 'problem', error)}).") from None
+    raw = read_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the config must be a mapping of fields.")
     tune = raw.pop("tune", None)

@@ -75,3 +75,17 @@ def iob2_to_bioes(tags: Sequence[str]) -> tuple[str, ...]:
         else:
             result.append(("I-" if continues else "E-") + kind)
     return tuple(result)
+
+
+def entity_spans(tags: Sequence[str]) -> list[tuple[str, int, int]]:
+    """IOB2 tags to ``(type, start, end)`` token spans (end exclusive)."""
+    spans: list[tuple[str, int, int]] = []
+    current: list | None = None
+    for i, tag in enumerate([*tags, "O"]):
+        prefix, _, kind = tag.partition("-")
+        if current is not None and not (prefix == "I" and kind == current[0]):
+            spans.append((current[0], current[1], i))
+            current = None
+        if prefix in ("B", "I") and current is None:
+            current = [kind, i]
+    return spans

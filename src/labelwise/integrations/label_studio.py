@@ -28,12 +28,12 @@ import numpy as np
 from labelwise.annotate.exports import (
     FROM_NAME,
     TO_NAME,
-    _entity_spans,
     _tagging_text,
     import_label_studio_tasks,
     label_studio_config,
     pool_fingerprint,
 )
+from labelwise.data.tagging_schemes import entity_spans
 from labelwise.errors import ConfigError, DataError
 from labelwise.integrations._http import LabelStudioClient, LabelStudioError
 
@@ -82,7 +82,7 @@ def prediction_result(dataset: Any, position: int, value: Any) -> list[dict]:
         tokens = dataset.inputs[position]
         text, starts = _tagging_text(tokens)
         results = []
-        for kind, first, end in _entity_spans(list(value)):
+        for kind, first, end in entity_spans(list(value)):
             start, stop = starts[first], starts[end - 1] + len(tokens[end - 1])
             results.append({"from_name": FROM_NAME, "to_name": TO_NAME, "type": "labels",
                             "value": {"start": start, "end": stop, "text": text[start:stop], "labels": [kind]}})
