@@ -55,6 +55,11 @@ class WordEncoder(SentenceEncoder):
     from an edge. Obtain shared instances with :func:`get_word_encoder`.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: per-sentence features derived from the vectors, by recipe (EmbeddingTagger's)
+        self.derived: dict[tuple, dict[bytes, np.ndarray]] = {}
+
     def _identity(self) -> str:
         return hashlib.blake2b(f"words|{super()._identity()}".encode(), digest_size=10).hexdigest()
 
@@ -269,23 +274,32 @@ class EmbeddingTagger(TaggerBase):
         self.word_encoder().embed_words(pool.tokens, progress=self.progress)
 
     def word_features(self, dataset: Any) -> list[np.ndarray]:
-        """What the head reads: one ``(n_words, n_features)`` float32 array per sentence."""
-        vectors = self.word_encoder().embed_words(dataset.tokens, progress=self.progress and len(dataset) > 1000)
+        """What the head reads: one ``(n_words, n_features)`` float32 array per sentence
+        (computed once per sentence and settings, like the word vectors)."""
+        encoder = self.word_encoder()
+        recipe = (int(self.context_window), bool(self.shape_features))
+        cache = encoder.derived.setdefault(recipe, {})
+        keys = [sentence_key(words) for words in dataset.tokens]
+        missing = [i for i, key in enumerate(keys) if key not in cache]
+        if missing:
+            vectors = encoder.embed_words([dataset.tokens[i] for i in missing],
+                                          progress=self.progress and len(missing) > 1000)
+            for i, rows in zip(missing, vectors, strict=True):
+                cache[keys[i]] = self._features(dataset.tokens[i], rows)
+        return [cache[key] for key in keys]
+
+    def _features(self, words: Sequence[str], rows: np.ndarray) -> np.ndarray:
         window = int(self.context_window)
-        features = []
-        for words, rows in zip(dataset.tokens, vectors, strict=True):
-            parts = [rows]
-            if window > 0:
-                sums = np.concatenate([np.zeros((1, rows.shape[1]), np.float32), np.cumsum(rows, axis=0)])
-                index = np.arange(len(rows))
-                low, high = np.maximum(index - window, 0), np.minimum(index + window + 1, len(rows))
-                counts = (high - low - 1)[:, None]
-                neighbours = (sums[high] - sums[low] - rows) / np.maximum(counts, 1)
-                parts.append(neighbours.astype(np.float32))
-            if self.shape_features:
-                parts.append(word_shapes(words))
-            features.append(np.concatenate(parts, axis=1) if len(parts) > 1 else rows)
-        return features
+        parts = [rows]
+        if window > 0:
+            sums = np.concatenate([np.zeros((1, rows.shape[1]), np.float32), np.cumsum(rows, axis=0)])
+            index = np.arange(len(rows))
+            low, high = np.maximum(index - window, 0), np.minimum(index + window + 1, len(rows))
+            counts = (high - low - 1)[:, None]
+            parts.append(((sums[high] - sums[low] - rows) / np.maximum(counts, 1)).astype(np.float32))
+        if self.shape_features:
+            parts.append(word_shapes(words))
+        return np.concatenate(parts, axis=1) if len(parts) > 1 else rows
 
     def _pad(self, features: Sequence[np.ndarray]) -> tuple[Any, Any]:
         import torch
