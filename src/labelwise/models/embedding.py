@@ -136,6 +136,14 @@ class SentenceEncoder:
             if not isinstance(text, str):
                 raise DataError(f"row {i}: expected a text (str), got {type(text).__name__}.")
         keys = [text_key(text) for text in texts]
+        rows = self._cached_rows(keys, texts, self._encode, progress)
+        if not keys:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack(rows)
+
+    def _cached_rows(self, keys: Sequence[bytes], items: Sequence[Any], encode: Any, progress: bool) -> list:
+        """The cached value of each key; items whose key was never seen are encoded (once per
+        key, in one call of ``encode``) and written to the memory and disk caches."""
         with self._lock:
             self._read_disk()
             missing: dict[bytes, int] = {}
@@ -143,13 +151,11 @@ class SentenceEncoder:
                 if key not in self._rows and key not in missing:
                     missing[key] = position
             if missing:
-                fresh = self._encode([texts[p] for p in missing.values()], progress=progress)
+                fresh = encode([items[p] for p in missing.values()], progress=progress)
                 for key, row in zip(missing, fresh, strict=True):
                     self._rows[key] = row
                 self._write_disk(list(missing), fresh)
-            if not keys:
-                return np.zeros((0, self.dimension), dtype=np.float32)
-            return np.stack([self._rows[key] for key in keys])
+            return [self._rows[key] for key in keys]
 
     def _folder(self) -> Path | None:
         return None if self.cache_dir is None else self.cache_dir / self.identity

@@ -120,18 +120,7 @@ class WordEncoder(SentenceEncoder):
             if not words or not all(isinstance(w, str) for w in words):
                 raise DataError(f"sentence {i}: expected a non-empty sequence of words (str).")
         keys = [sentence_key(words) for words in sentences]
-        with self._lock:
-            self._read_disk()
-            missing: dict[bytes, int] = {}
-            for position, key in enumerate(keys):
-                if key not in self._rows and key not in missing:
-                    missing[key] = position
-            if missing:
-                fresh = self._encode_sentences([sentences[p] for p in missing.values()], progress=progress)
-                for key, rows in zip(missing, fresh, strict=True):
-                    self._rows[key] = rows
-                self._write_disk(list(missing), fresh)
-            return [self._rows[key] for key in keys]
+        return self._cached_rows(keys, sentences, self._encode_sentences, progress)
 
     def embed(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         raise ConfigError("a WordEncoder embeds sentences of words: call embed_words().")
