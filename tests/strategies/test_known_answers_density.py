@@ -5,13 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from known_answer_helpers import context
 from labelwise.errors import SelectionError
 from labelwise.outputs import ModelOutputs
-from labelwise.strategies import QueryContext, get_strategy
-
-
-def context(n_pool, labeled=(), seed=0, **extra):
-    return QueryContext.build(n_pool, labeled, random_state=seed, **extra)
+from labelwise.strategies import get_strategy
 
 
 def gaussian_labeled(seed=0):
@@ -58,7 +55,6 @@ def test_mahalanobis_copes_with_one_label_per_class_in_many_dimensions():
     ctx = context(12, [0, 1], labels=np.array([0, 1]), n_classes=2)
     selection = get_strategy("mahalanobis").select(outputs, 3, ctx)
     assert selection.indices[0] == 11 and np.isfinite(selection.scores).all()
-
 
 
 @pytest.mark.parametrize("shape", [(5, 8), (40, 3), (30, 30)])

@@ -5,21 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from known_answer_helpers import blobs, context
 from labelwise.outputs import ModelOutputs
-from labelwise.strategies import QueryContext, get_strategy
-
-
-def blobs(centres, per_blob, spread=0.05, seed=0):
-    """Points around each centre, blob after blob; returns (points (n, d), blob id (n,))."""
-    rng = np.random.default_rng(seed)
-    centres = np.asarray(centres, dtype=np.float32)
-    points = np.concatenate([c + spread * rng.standard_normal((per_blob, len(c))) for c in centres])
-    return points.astype(np.float32), np.repeat(np.arange(len(centres)), per_blob)
-
-
-
-def context(n_pool, labeled=(), seed=0, **extra):
-    return QueryContext.build(n_pool, labeled, random_state=seed, **extra)
+from labelwise.strategies import get_strategy
 
 
 @pytest.mark.parametrize("classifier", ["logistic", "mlp"])

@@ -5,12 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from known_answer_helpers import context
 from labelwise.outputs import ModelOutputs
-from labelwise.strategies import QueryContext, get_strategy
-
-
-def context(n_pool, labeled=(), seed=0, **extra):
-    return QueryContext.build(n_pool, labeled, random_state=seed, **extra)
+from labelwise.strategies import get_strategy
 
 
 @pytest.mark.parametrize("name", ["least_confidence", "entropy", "breaking_ties"])
