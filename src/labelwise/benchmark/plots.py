@@ -26,16 +26,44 @@ def _save(figure: Any, path: str | Path) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     figure.tight_layout()
-    figure.savefig(path)
+    figure.savefig(path, bbox_inches="tight")  # keeps a legend placed beside the axes
     return path
 
 
+LINE_STYLES = ("-", "--", ":", "-.")
+
+
+def line_styles(names: Sequence[str], baseline: str = "random") -> dict[str, tuple[Any, str]]:
+    """A distinct ``(colour, line style)`` per curve: matplotlib's default cycle repeats after
+    10 colours, and a benchmark often plots 20+ strategies. The baseline is black, dashed."""
+    from matplotlib import colormaps
+
+    others = [name for name in names if name != baseline]
+    palette = colormaps["tab10" if len(others) <= 10 else "tab20"].colors
+    styles: dict[str, tuple[Any, str]] = {baseline: ("black", "--")} if baseline in names else {}
+    for i, name in enumerate(others):
+        styles[name] = (palette[i % len(palette)], LINE_STYLES[(i // len(palette)) % len(LINE_STYLES)])
+    return styles
+
+
 def _bands(axes: Any, curves: Mapping[str, Curve]) -> None:
+    styles = line_styles(list(curves))
     for name, (x, mean, half) in curves.items():
         mean = np.asarray(mean, dtype=float)
         half = np.nan_to_num(np.asarray(half, dtype=float))
-        line = axes.plot(x, mean, marker="o", markersize=3, label=name)[0]
-        axes.fill_between(x, mean - half, mean + half, alpha=0.2, color=line.get_color())
+        colour, style = styles[name]
+        axes.plot(x, mean, marker="o", markersize=3, label=name, color=colour, linestyle=style)
+        axes.fill_between(x, mean - half, mean + half, alpha=0.15, color=colour)
+
+
+def _legend(axes: Any) -> None:
+    """In the axes for a few curves; beside them, in columns, for many."""
+    entries = len(axes.get_legend_handles_labels()[1])
+    if entries <= 10:
+        axes.legend(fontsize="small")
+    else:
+        axes.legend(fontsize="x-small", loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                    ncol=1 + entries // 16)
 
 
 MARKERS = ("v", "s", "D", "^", "P", "X", "*", "h", "<", ">", "p", "d")
@@ -65,7 +93,7 @@ def plot_learning_curves(curves: Mapping[str, Curve], path: str | Path, *, metri
     axes.set_ylabel(metric)
     axes.set_title(title or f"{metric} by labeled examples (mean ± 95% CI)")
     axes.grid(alpha=0.3)
-    axes.legend(fontsize="small")
+    _legend(axes)
     return _save(figure, path)
 
 
@@ -83,7 +111,7 @@ def plot_paired_differences(curves: Mapping[str, Curve], path: str | Path, *, me
     axes.set_title(title or f"Paired difference to {baseline} (mean ± 95% t-interval over seeds)")
     axes.grid(alpha=0.3)
     if curves:
-        axes.legend(fontsize="small")
+        _legend(axes)
     return _save(figure, path)
 
 
