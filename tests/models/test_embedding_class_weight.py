@@ -13,23 +13,6 @@ from sklearn.base import clone  # noqa: E402
 
 from labelwise.data import ClassificationDataset  # noqa: E402
 from labelwise.models import EmbeddingClassifier  # noqa: E402
-from labelwise.models.pretrained import default_encoder_path  # noqa: E402
-
-
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory):
-    """A 2-layer, 32-wide BERT with random weights and MiniLM's tokenizer."""
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    folder = tmp_path_factory.mktemp("tiny_bert_class_weight")
-    tokenizer = AutoTokenizer.from_pretrained(default_encoder_path())
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        BertModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return str(folder)
 
 
 def _skewed(n: int = 60) -> ClassificationDataset:

@@ -42,22 +42,6 @@ def _dataset(n: int = 40, seed: int = 0) -> ClassificationDataset:
     return ClassificationDataset(texts, labels, ("sport", "business", "tech", "world"))
 
 
-@pytest.fixture(scope="module")
-def tiny_bert(tmp_path_factory):
-    """A 2-layer, 32-wide BERT with random weights and MiniLM's tokenizer."""
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    folder = tmp_path_factory.mktemp("tiny_bert_embedding")
-    tokenizer = AutoTokenizer.from_pretrained(default_encoder_path())
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
-    with torch.random.fork_rng():
-        torch.manual_seed(0)
-        BertModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return str(folder)
-
-
 @pytest.fixture()
 def count_encoded(monkeypatch):
     """Texts each call of the network received (a list per call)."""
