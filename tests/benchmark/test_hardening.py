@@ -10,30 +10,13 @@ import yaml
 
 from labelwise.benchmark.report import write_report
 from labelwise.benchmark.runner import read_records, run_benchmark
-from labelwise.data import sample_path
 from labelwise.errors import CapabilityError, ConfigError, DataError, LockedError
+from tiny_benchmark import tiny_config, write_config
 
 
 def config(tmp_path, **overrides):
-    raw = {
-        "name": "tiny",
-        "task": "classification",
-        "data": {"pool": {"path": str(sample_path("ag_news_train.jsonl.gz"))},
-                 "test": {"path": str(sample_path("ag_news_test.jsonl.gz"))},
-                 "pool_size": 120, "test_size": 60, "subsample_seed": 0},
-        "model": {"name": "tfidf_lr", "params": {"max_features": 2000, "embedding_dim": 8}},
-        "strategies": ["random", "entropy"],
-        "initial": {"mode": "count", "size": 10},
-        "query": {"mode": "count", "size": 10},
-        "iterations": 2,
-        "seeds": [0, 1],
-        "output": str(tmp_path / "out"),
-    }
-    raw.update(overrides)
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
-    return path
+    fields = {"model": {"name": "tfidf_lr", "params": {"max_features": 2000, "embedding_dim": 8}}, **overrides}
+    return write_config(tmp_path, tiny_config(tmp_path, pool_size=120, test_size=60, **fields))
 
 
 def comparable(rows):

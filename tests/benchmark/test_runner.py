@@ -5,35 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
-import yaml
 from scipy import stats
 
 from labelwise.benchmark import mean_ci
 from labelwise.benchmark.runner import run_benchmark
-from labelwise.data import sample_path
 from labelwise.errors import ConfigError, LabelwiseError
+from tiny_benchmark import tiny_config, write_config
 
 
 def config(tmp_path, **overrides):
-    raw = {
-        "name": "tiny",
-        "task": "classification",
-        "data": {"pool": {"path": str(sample_path("ag_news_train.jsonl.gz"))},
-                 "test": {"path": str(sample_path("ag_news_test.jsonl.gz"))},
-                 "pool_size": 150, "test_size": 100, "subsample_seed": 0},
-        "model": {"name": "tfidf_lr"},
-        "strategies": ["random", "entropy"],
-        "initial": {"mode": "count", "size": 10},
-        "query": {"mode": "count", "size": 10},
-        "iterations": 2,
-        "seeds": [0, 1],
-        "output": str(tmp_path / "out"),
-    }
-    raw.update(overrides)
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
-    return path
+    return write_config(tmp_path, tiny_config(tmp_path, **overrides))
 
 
 def records(folder):

@@ -12,28 +12,12 @@ from labelwise.benchmark.comparison import stopping_summary
 from labelwise.benchmark.config import config_from_dict
 from labelwise.benchmark.report import write_report
 from labelwise.benchmark.runner import run_benchmark
-from labelwise.data import sample_path
 from labelwise.errors import ConfigError
+from tiny_benchmark import tiny_config
 
 
 def raw_config(tmp_path, **overrides):
-    raw = {
-        "name": "tiny",
-        "task": "classification",
-        "data": {"pool": {"path": str(sample_path("ag_news_train.jsonl.gz"))},
-                 "test": {"path": str(sample_path("ag_news_test.jsonl.gz"))},
-                 "pool_size": 150, "test_size": 100, "subsample_seed": 0},
-        "model": {"name": "tfidf_lr"},
-        "strategies": ["random", "entropy"],
-        "initial": {"mode": "count", "size": 10},
-        "query": {"mode": "count", "size": 10},
-        "iterations": 3,
-        "seeds": [0, 1],
-        "output": str(tmp_path / "out"),
-        "reference": False,
-    }
-    raw.update(overrides)
-    return raw
+    return tiny_config(tmp_path, **{"iterations": 3, "reference": False, **overrides})
 
 
 def test_each_run_records_every_criterions_decision_and_first_stop(tmp_path):

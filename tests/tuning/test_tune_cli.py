@@ -5,37 +5,20 @@ from __future__ import annotations
 import json
 
 import pytest
-import yaml
 
 from labelwise.cli.main import main
-from labelwise.data import sample_path
+from tiny_benchmark import tiny_config, write_config
 
 
-def write_config(tmp_path, tune=None, **overrides):
-    raw = {
-        "name": "tiny_tune",
-        "task": "classification",
-        "data": {"pool": {"path": str(sample_path("ag_news_train.jsonl.gz"))},
-                 "test": {"path": str(sample_path("ag_news_test.jsonl.gz"))},
-                 "pool_size": 150, "test_size": 50, "subsample_seed": 0},
-        "model": {"name": "tfidf_lr"},
-        "strategies": ["random", "entropy"],
-        "initial": {"mode": "count", "size": 10},
-        "query": {"mode": "count", "size": 10},
-        "iterations": 3,
-        "seeds": [0],
-        "output": str(tmp_path / "out"),
-    }
+def write_tune_config(tmp_path, tune=None, **overrides):
+    fields = {"name": "tiny_tune", "iterations": 3, "seeds": [0], **overrides}
     if tune is not None:
-        raw["tune"] = tune
-    raw.update(overrides)
-    path = tmp_path / "config.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
+        fields["tune"] = tune
+    return write_config(tmp_path, tiny_config(tmp_path, test_size=50, **fields))
 
 
 def test_tune_replays_the_first_labels_and_writes_a_ranked_table(tmp_path, capsys):
-    path = write_config(tmp_path, {"labels": 40, "query_sizes": [5, 10], "seeds": [0]})
+    path = write_tune_config(tmp_path, {"labels": 40, "query_sizes": [5, 10], "seeds": [0]})
     assert main(["tune", str(path)]) == 0
     saved = json.loads((tmp_path / "out_tune" / "tune.json").read_text())
     assert saved["labels"] == 40 and saved["strategy"] == "entropy"  # the first non-random strategy
@@ -57,7 +40,7 @@ def test_tune_replays_the_first_labels_and_writes_a_ranked_table(tmp_path, capsy
     ({"labels": 40, "query_sizes": [0]}, "positive ints"),
 ])
 def test_bad_tune_sections_exit_2_with_the_field_named(tmp_path, capsys, tune, match):
-    assert main(["tune", str(write_config(tmp_path, tune))]) == 2
+    assert main(["tune", str(write_tune_config(tmp_path, tune))]) == 2
     assert match in capsys.readouterr().err
 
 
@@ -69,6 +52,6 @@ def test_a_missing_config_file_exits_2(tmp_path, capsys):
 def test_a_config_with_a_tune_section_still_runs_as_a_benchmark(tmp_path):
     from labelwise.benchmark.config import load_config
 
-    path = write_config(tmp_path, {"labels": 40, "query_sizes": [5]})
+    path = write_tune_config(tmp_path, {"labels": 40, "query_sizes": [5]})
     config = load_config(path)
     assert "tune" not in config.identity()  # the tune: section does not change the records
