@@ -1,5 +1,7 @@
 """A worker killed in the middle of a scoring call: its partitions are retried on the
-surviving worker and the selection does not change.
+surviving worker and the selection does not change, even when the killed worker held the
+only copy of the scattered model (Dask's active memory manager keeps one replica of
+broadcast data; CI lost it this way once and the selection failed with FutureCancelledError).
 
 Kept fast on a loaded machine: a small TF-IDF model (the 128-dimensional LSA projection of
 the default model costs a 25 s SVD on the client under load and a 24 MB broadcast, and
@@ -53,7 +55,13 @@ def test_killed_worker_partitions_are_retried_and_the_selection_is_unchanged(sma
         scorer.set_model(model, "v1")
         expected = scorer.select("entropy", 12, rng=np.random.default_rng(4), labeled_indices=labeled)
         pids = client.run(os.getpid)
-        victim = sorted(pids)[0]
+        client.amm.run_once()  # what the memory manager does every 2 s: one replica of the model is left
+        deadline = time.time() + 20
+        while time.time() < deadline and len(client.who_has(scorer._payload)[scorer._payload.key]) != 1:
+            time.sleep(0.05)
+        holders = client.who_has(scorer._payload)[scorer._payload.key]
+        assert len(holders) == 1, f"the model is still on {holders}"
+        victim = holders[0]
         result: dict = {}
 
         def select_during_the_kill() -> None:

@@ -192,6 +192,7 @@ class ClusterScorer:
         self._parts: list[Any] | None = None
         self._handle: ModelHandle | None = None
         self._payload: Any = None
+        self._payload_local: Any = None  # kept to scatter again when the workers holding it are lost
         self._previous: list[Any] | None = None  # per-partition results kept on the workers (UPS)
         self.last_seconds = 0.0
 
@@ -211,12 +212,31 @@ class ClusterScorer:
                 model.embed(self.pool.rows([0], client=self.client))
         folder = None if self.model_folder is None else f"{self.model_folder}/{version}"
         folder, payload, pickled = pack_model(model, folder)
-        future = None
-        if payload is not None:
-            future = self.client.scatter(payload, broadcast=True, hash=False)
         self._handle = ModelHandle(version, folder, None, pickled, refused)
-        self._payload = future
+        self._payload_local = payload
+        self._payload = None if payload is None else self.client.scatter(payload, broadcast=True, hash=False)
         return self._handle
+
+    def _gather_resilient(self, submit: Any) -> list[Any]:
+        """Run ``submit()`` (which submits the partition tasks and returns their futures)
+        and gather the results; when scattered data (the model, the labeled rows) was lost
+        with the workers that held it, scatter it again and resubmit.
+
+        Why: Dask's active memory manager keeps one replica of scattered data by default,
+        however it was broadcast, so a lost host can take the model with it; scattered
+        data has no task to recompute it from, and the futures that need it are cancelled.
+        """
+        cancelled = _cancelled_errors()
+        for attempt in range(_ATTEMPTS):
+            try:
+                return self.client.gather(submit())
+            except cancelled:
+                if attempt == _ATTEMPTS - 1:
+                    raise
+                self._previous = None  # UPS state computed from the lost data: score fully
+                if self._payload_local is not None:
+                    self._payload = self.client.scatter(self._payload_local, broadcast=True, hash=False)
+        raise AssertionError("unreachable")
 
     def _require_model(self, kinds: Sequence[str] = ()) -> ModelHandle:
         if self._handle is None:
@@ -265,9 +285,6 @@ class ClusterScorer:
         excluded = check_positions(np.concatenate([labeled, check_positions(exclude_indices, n_pool)]), n_pool)
         options = dict(options or {})
         seed = int(options.get("random_state", 0) or 0)
-        labeled_rows = None
-        if len(labeled):
-            labeled_rows = self.client.scatter(self.pool.rows(labeled), broadcast=True, hash=False)
         if candidate_indices is not None:
             per_part = [(c - o, None) for c, o in zip(self.pool.split_positions(candidate_indices),
                                                        self.pool.offsets[:-1], strict=True)]
@@ -280,21 +297,26 @@ class ClusterScorer:
             raise SelectionError("there are no unlabeled candidates left to query.")
         if k > n_candidates:
             raise SelectionError(f"asked for k={k} but only {n_candidates} unlabeled candidates remain; lower k.")
-        parts = self._partitions()
-        previous = self._previous if subsampler is not None and self._previous is not None else None
-        full = []
-        for number, (part, (candidates, exclude)) in enumerate(zip(parts, per_part, strict=True)):
-            full.append(self.client.submit(
-                _score_partition, part, int(self.pool.offsets[number]), handle, self._payload, strategy, int(k),
-                candidates, exclude if exclude is not None else np.empty(0, dtype=np.int64), labeled_rows, labels,
-                options, iteration, seed, self.pool.n_classes or None, keep_scores, subsampler,
-                previous[number] if previous is not None else None, pure=False))
-        if subsampler is not None:
+
+        def submit() -> list[Any]:
+            labeled_rows = None
+            if len(labeled):
+                labeled_rows = self.client.scatter(self.pool.rows(labeled), broadcast=True, hash=False)
+            parts = self._partitions()
+            previous = self._previous if subsampler is not None and self._previous is not None else None
+            full = []
+            for number, (part, (candidates, exclude)) in enumerate(zip(parts, per_part, strict=True)):
+                full.append(self.client.submit(
+                    _score_partition, part, int(self.pool.offsets[number]), handle, self._payload, strategy, int(k),
+                    candidates, exclude if exclude is not None else np.empty(0, dtype=np.int64), labeled_rows,
+                    labels, options, iteration, seed, self.pool.n_classes or None, keep_scores, subsampler,
+                    previous[number] if previous is not None else None, pure=False))
+            if subsampler is None:
+                return full
             self._previous = full
-            summaries = [self.client.submit(_summary, future, pure=False) for future in full]
-        else:
-            summaries = full
-        results = self.client.gather(summaries)
+            return [self.client.submit(_summary, future, pure=False) for future in full]
+
+        results = self._gather_resilient(submit)
         self.last_seconds = float(sum(result["seconds"] for result in results))
         return merge_top_k(results, int(k), rng, keep_scores)
 
@@ -309,14 +331,18 @@ class ClusterScorer:
         n_pool = len(self.pool)
         positions = np.arange(n_pool) if positions is None else check_positions(positions, n_pool)
         pieces = self.pool.split_positions(positions)
-        parts = self._partitions()
-        futures = {number: self.client.submit(_outputs_partition, parts[number], int(self.pool.offsets[number]),
-                                              handle, self._payload, list(kinds),
-                                              piece - self.pool.offsets[number], dict(options or {}), pure=False)
-                   for number, piece in enumerate(pieces) if len(piece)}
+        numbers = [number for number, piece in enumerate(pieces) if len(piece)]
+
+        def submit() -> list[Any]:
+            parts = self._partitions()
+            return [self.client.submit(_outputs_partition, parts[number], int(self.pool.offsets[number]), handle,
+                                       self._payload, list(kinds), pieces[number] - self.pool.offsets[number],
+                                       dict(options or {}), pure=False)
+                    for number in numbers]
+
         started = time.perf_counter()
         outputs = ModelOutputs(None, _Sized(n_pool))
-        for number, result in zip(futures, self.client.gather(list(futures.values())), strict=True):
+        for number, result in zip(numbers, self._gather_resilient(submit), strict=True):
             for kind, values in result.items():
                 outputs.set(kind, pieces[number], values)
         outputs.seconds = {kind: time.perf_counter() - started for kind in kinds}
@@ -325,6 +351,22 @@ class ClusterScorer:
     def reset_subsampling(self) -> None:
         """Forget the scores partitions kept for UPS (a new run)."""
         self._previous = None
+
+
+_ATTEMPTS = 3
+
+
+def _cancelled_errors() -> tuple[type[BaseException], ...]:
+    """The errors a gather raises when a future's data was lost with its worker."""
+    from asyncio import CancelledError
+
+    errors: list[type[BaseException]] = [CancelledError]
+    client_module = optional_import("distributed.client", "distributed", "cluster=")
+    for name in ("FutureCancelledError", "CancelledError"):
+        error = getattr(client_module, name, None)
+        if isinstance(error, type) and issubclass(error, BaseException):
+            errors.append(error)
+    return tuple(errors)
 
 
 class _Sized:
