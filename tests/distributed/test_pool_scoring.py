@@ -103,3 +103,55 @@ def test_bad_arguments_raise_labelwise_errors_before_any_work(client, fitted):
         score_pool_distributed(client, lambda: model, pool, "entropy", 3, n_shards=0)
     with pytest.raises(SelectionError, match="labeled_indices"):
         score_pool_distributed(client, lambda: model, pool, "entropy", 3, labeled_indices=[1.5])
+
+
+@pytest.mark.parametrize("call", ["score", "outputs"])
+def test_lost_scattered_pool_is_scattered_again_and_the_result_is_unchanged(client, fitted, monkeypatch, call):
+    """The only replica of the scattered pool lost (here: released before the tasks run, as
+    when the worker holding it dies): the call scatters again instead of failing with
+    FutureCancelledError."""
+    from labelwise.distributed import (
+        compute_outputs_distributed,
+        pool_scoring,
+        score_pool_distributed,
+    )
+
+    pool, model = fitted
+    scatter = pool_scoring._scatter
+    calls = []
+
+    def scatter_then_lose_the_pool(*args):
+        pool_future, loader_future = scatter(*args)
+        calls.append(pool_future.key)
+        if len(calls) == 1:
+            client.cancel(pool_future)
+        return pool_future, loader_future
+
+    monkeypatch.setattr(pool_scoring, "_scatter", scatter_then_lose_the_pool)
+    if call == "score":
+        labeled = np.arange(40)
+        local = get_strategy("entropy").select(ModelOutputs(model, pool), 10,
+                                               QueryContext.build(len(pool), labeled, random_state=0))
+        remote = score_pool_distributed(client, lambda: model, pool, "entropy", 10, labeled_indices=labeled,
+                                        n_shards=3, model_key="m-lost")
+        assert remote.indices.tolist() == local.indices.tolist()
+    else:
+        remote = compute_outputs_distributed(client, lambda: model, pool, ["probabilities"], n_shards=3,
+                                             model_key="m-lost-outputs")
+        np.testing.assert_allclose(remote.get("probabilities"), model.predict_proba(pool), rtol=1e-6)
+    assert len(calls) == 2
+
+
+def test_gather_gives_up_after_its_attempts_and_raises_the_loss():
+    from distributed.client import FutureCancelledError
+
+    from labelwise.distributed.retry import ATTEMPTS, gather_resubmitting
+
+    class AlwaysLost:
+        def gather(self, futures):
+            raise FutureCancelledError("k", reason="lost")
+
+    retries = []
+    with pytest.raises(FutureCancelledError):
+        gather_resubmitting(AlwaysLost(), lambda: [], lambda: retries.append(1))
+    assert len(retries) == ATTEMPTS - 1

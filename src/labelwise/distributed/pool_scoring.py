@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from labelwise.distributed.retry import gather_resubmitting
 from labelwise.errors import ConfigError, SelectionError
 from labelwise.outputs import ModelOutputs, known_outputs
 from labelwise.strategies import QueryContext, ScoringStrategy, Selection, get_strategy, top_k
@@ -126,13 +127,14 @@ def score_pool_distributed(
     labeled = context.labeled_indices
     strategy.check(None, k, context)
     shards = _shards(context.candidate_indices, _shard_count(client, n_shards))
-    pool_future, loader_future = _scatter(client, pool, load_model)
-    futures = [
-        client.submit(_score_shard, model_key, loader_future, pool_future, strategy, shard, labeled, k,
-                      dict(options or {}), random_state + number, pure=False)
-        for number, shard in enumerate(shards)
-    ]
-    results = client.gather(futures)
+
+    def submit() -> list[Any]:
+        pool_future, loader_future = _scatter(client, pool, load_model)
+        return [client.submit(_score_shard, model_key, loader_future, pool_future, strategy, shard, labeled, k,
+                              dict(options or {}), random_state + number, pure=False)
+                for number, shard in enumerate(shards)]
+
+    results = gather_resubmitting(client, submit)
     all_scores = np.concatenate([r[2] for r in results])
     candidate_positions = np.concatenate(shards)
     # The shards come back in candidate order, so the run's generator breaks ties exactly as
@@ -161,11 +163,14 @@ def compute_outputs_distributed(
         raise ConfigError(f"compute_outputs_distributed(): unknown output kind(s) {unknown}; "
                           f"known kinds: {', '.join(sorted(known))}.")
     shards = _shards(positions, _shard_count(client, n_shards))
-    pool_future, loader_future = _scatter(client, pool, load_model)
-    futures = [client.submit(_outputs_shard, model_key, loader_future, pool_future, list(kinds), shard,
-                             dict(options or {}), pure=False) for shard in shards]
+
+    def submit() -> list[Any]:
+        pool_future, loader_future = _scatter(client, pool, load_model)
+        return [client.submit(_outputs_shard, model_key, loader_future, pool_future, list(kinds), shard,
+                              dict(options or {}), pure=False) for shard in shards]
+
     outputs = ModelOutputs(None, pool)
-    for shard, result in zip(shards, client.gather(futures), strict=True):
+    for shard, result in zip(shards, gather_resubmitting(client, submit), strict=True):
         for kind, values in result.items():
             outputs.set(kind, shard, values)
     return outputs

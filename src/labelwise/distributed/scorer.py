@@ -25,6 +25,7 @@ import numpy as np
 
 from labelwise._lazy import optional_import
 from labelwise.distributed.partitioned import PartitionedPool, check_positions, concat_datasets
+from labelwise.distributed.retry import gather_resubmitting
 from labelwise.distributed.worker import (
     ModelHandle,
     check_version,
@@ -218,25 +219,13 @@ class ClusterScorer:
         return self._handle
 
     def _gather_resilient(self, submit: Any) -> list[Any]:
-        """Run ``submit()`` (which submits the partition tasks and returns their futures)
-        and gather the results; when scattered data (the model, the labeled rows) was lost
-        with the workers that held it, scatter it again and resubmit.
+        """Gather what ``submit()`` submits; scatter the model again if it was lost."""
+        return gather_resubmitting(self.client, submit, self._scatter_again)
 
-        Why: Dask's active memory manager keeps one replica of scattered data by default,
-        however it was broadcast, so a lost host can take the model with it; scattered
-        data has no task to recompute it from, and the futures that need it are cancelled.
-        """
-        cancelled = _cancelled_errors()
-        for attempt in range(_ATTEMPTS):
-            try:
-                return self.client.gather(submit())
-            except cancelled:
-                if attempt == _ATTEMPTS - 1:
-                    raise
-                self._previous = None  # UPS state computed from the lost data: score fully
-                if self._payload_local is not None:
-                    self._payload = self.client.scatter(self._payload_local, broadcast=True, hash=False)
-        raise AssertionError("unreachable")
+    def _scatter_again(self) -> None:
+        self._previous = None  # UPS state computed on the lost workers: score fully
+        if self._payload_local is not None:
+            self._payload = self.client.scatter(self._payload_local, broadcast=True, hash=False)
 
     def _require_model(self, kinds: Sequence[str] = ()) -> ModelHandle:
         if self._handle is None:
@@ -351,22 +340,6 @@ class ClusterScorer:
     def reset_subsampling(self) -> None:
         """Forget the scores partitions kept for UPS (a new run)."""
         self._previous = None
-
-
-_ATTEMPTS = 3
-
-
-def _cancelled_errors() -> tuple[type[BaseException], ...]:
-    """The errors a gather raises when a future's data was lost with its worker."""
-    from asyncio import CancelledError
-
-    errors: list[type[BaseException]] = [CancelledError]
-    client_module = optional_import("distributed.client", "distributed", "cluster=")
-    for name in ("FutureCancelledError", "CancelledError"):
-        error = getattr(client_module, name, None)
-        if isinstance(error, type) and issubclass(error, BaseException):
-            errors.append(error)
-    return tuple(errors)
 
 
 class _Sized:
