@@ -35,9 +35,9 @@ def connected(label_studio, tmp_path):
         project = LabelStudioProject.create_or_update(client, pool, title=title)
         learner = ActiveLearner(model, pool, "entropy" if pool.task == "classification" else "mnlp",
                                 random_state=0, retrain=False)
-        project.push(learner, batch_size=4)
+        project.push(learner, query_size=4)
         store = AnnotationStore(tmp_path / f"{title}.jsonl")
-        backend = LabelStudioBackend(learner, store, token=TOKEN, project=project, batch_size=4)
+        backend = LabelStudioBackend(learner, store, token=TOKEN, project=project, query_size=4)
         backend.wait(120)
         server = make_server(backend, "127.0.0.1", 0)
         threading.Thread(target=server.serve_forever, daemon=True).start()

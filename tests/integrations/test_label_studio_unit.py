@@ -158,3 +158,23 @@ def test_seq2seq_summaries_come_back_from_the_textarea():
     labels, errors = validate_tasks(tasks, pool, "test")
     assert labels == {0: "a summary"}
     assert len(errors) == 1 and "no summary text" in errors[0]
+
+
+def test_query_size_is_the_name_and_batch_size_still_works_with_a_warning(pushed, topic_pool):
+    from labelwise.errors import ConfigError
+    from labelwise.integrations.label_studio import rank_pool
+
+    project, learner, _ = pushed
+    asked = []
+    query = learner.query
+    learner.query = lambda k, **kwargs: asked.append(k) or query(k, **kwargs)
+    new = rank_pool(learner, query_size=3)
+    with pytest.warns(FutureWarning, match="batch_size= is now query_size="):
+        old = rank_pool(learner, batch_size=3)
+    with pytest.warns(FutureWarning, match="batch_size= is now query_size="):
+        project.rerank(learner, batch_size=4)
+    project.rerank(learner, query_size=2)
+    assert asked == [3, 3, 4, 2]
+    assert sorted(old.positions) == sorted(new.positions) == learner.unlabeled_indices.tolist()
+    with pytest.raises(ConfigError, match="give query_size= only"):
+        rank_pool(learner, query_size=3, batch_size=3)

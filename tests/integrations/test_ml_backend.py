@@ -32,7 +32,7 @@ def service(topic_pool, fake_ls, tmp_path):
     learner = ActiveLearner(get_model("tfidf_lr"), topic_pool, "entropy", random_state=0, retrain=False)
     project.push(learner)
     store = AnnotationStore(tmp_path / "store.jsonl")
-    backend = LabelStudioBackend(learner, store, token=TOKEN, project=project, batch_size=5)
+    backend = LabelStudioBackend(learner, store, token=TOKEN, project=project, query_size=5)
     backend.wait(60)
     server = make_server(backend, "127.0.0.1", 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

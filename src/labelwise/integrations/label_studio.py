@@ -25,6 +25,7 @@ from xml.sax.saxutils import quoteattr
 
 import numpy as np
 
+from labelwise._deprecation import renamed
 from labelwise.annotate.exports import (
     FROM_NAME,
     TO_NAME,
@@ -180,13 +181,17 @@ class Ranking:
     predictions: dict[int, Any] = field(default_factory=dict)
 
 
-def rank_pool(learner: Any, batch_size: int = 10, *, predict: bool = True) -> Ranking:
-    """Score the unlabeled pool with the learner's strategy (the queried positions are
-    released at once: Label Studio, not the learner, holds the queue)."""
+def rank_pool(learner: Any, query_size: int | None = None, *, predict: bool = True,
+              batch_size: int | None = None) -> Ranking:
+    """Score the unlabeled pool with the learner's strategy, querying ``query_size``
+    (default 10) rows (the queried positions are released at once: Label Studio, not the
+    learner, holds the queue). ``batch_size=`` is the old name of ``query_size=``."""
+    query_size = renamed(query_size, batch_size, old="batch_size", new="query_size", where="rank_pool()",
+                         default=10, why="batch_size means the SGD mini-batch only")
     unlabeled = learner.unlabeled_indices
     if len(unlabeled) == 0:
         return Ranking([], {})
-    selection = learner.query(min(int(batch_size), len(unlabeled)))
+    selection = learner.query(min(int(query_size), len(unlabeled)))
     learner.release(selection.indices)
     scores = selection.pool_scores(learner.n_pool)[unlabeled]
     order = np.argsort(-np.nan_to_num(scores, nan=-np.inf), kind="stable")
@@ -274,12 +279,16 @@ class LabelStudioProject:
             ids[int(data["position"])] = int(task["id"])
         return ids
 
-    def push(self, learner: Any, *, positions: Sequence[int] | None = None, batch_size: int = 10) -> Ranking:
+    def push(self, learner: Any, *, positions: Sequence[int] | None = None, query_size: int | None = None,
+             batch_size: int | None = None) -> Ranking:
         """Import the learner's unlabeled pool (or ``positions``) as tasks, skipping those
         already in the project, then rank them (:meth:`rerank`)."""
+        query_size = renamed(query_size, batch_size, old="batch_size", new="query_size",
+                             where="LabelStudioProject.push()", default=10,
+                             why="batch_size means the SGD mini-batch only")
         self.import_tasks(learner.unlabeled_indices.tolist() if positions is None else positions)
         self.ranking_view()
-        return self.rerank(learner, batch_size=batch_size)
+        return self.rerank(learner, query_size=query_size)
 
     def import_tasks(self, positions: Sequence[int]) -> list[int]:
         """Import the pool ``positions`` that have no task yet; returns those imported."""
@@ -307,12 +316,16 @@ class LabelStudioProject:
                 "hiddenColumns": {"explore": hidden, "labeling": hidden}}
         return int(self.client.request("POST", "/api/dm/views", {"project": self.id, "data": data})["id"])
 
-    def rerank(self, learner: Any, *, batch_size: int = 10, ranking: Ranking | None = None) -> Ranking:
+    def rerank(self, learner: Any, *, query_size: int | None = None, ranking: Ranking | None = None,
+               batch_size: int | None = None) -> Ranking:
         """Re-score the unlabeled pool and make Label Studio serve it in that order: the old
         predictions are deleted, one new prediction per task is imported in bulk (result:
         the model's pre-annotation; score: the rank scaled to [0, 1]) and its version becomes the
         project's ``model_version``."""
-        ranking = ranking if ranking is not None else rank_pool(learner, batch_size)
+        query_size = renamed(query_size, batch_size, old="batch_size", new="query_size",
+                             where="LabelStudioProject.rerank()", default=10,
+                             why="batch_size means the SGD mini-batch only")
+        ranking = ranking if ranking is not None else rank_pool(learner, query_size)
         self.apply_ranking(ranking, model_version=f"labelwise-m{learner.model_version}")
         return ranking
 

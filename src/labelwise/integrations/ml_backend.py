@@ -28,6 +28,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from labelwise._deprecation import renamed
 from labelwise.errors import ConfigError, DataError, LabelwiseError
 from labelwise.integrations.label_studio import (
     LabelStudioProject,
@@ -52,18 +53,21 @@ class LabelStudioBackend:
             to the learner at start.
         token: the secret every request must carry.
         project: a :class:`LabelStudioProject` to re-rank after each retrain (optional).
-        batch_size: the query size the strategy ranks with.
+        query_size: the query size the strategy ranks with (default 10; ``batch_size=``
+            is its old name).
     """
 
     def __init__(self, learner: Any, store: Any, *, token: str, project: LabelStudioProject | None = None,
-                 batch_size: int = 10) -> None:
+                 query_size: int | None = None, batch_size: int | None = None) -> None:
         if not token:
             raise ConfigError("the ML backend needs a token. Fix: pass --token or set LABELWISE_BACKEND_TOKEN.")
         self.learner = learner
         self.store = store
         self.token = token
         self.project = project
-        self.batch_size = int(batch_size)
+        self.query_size = int(renamed(query_size, batch_size, old="batch_size", new="query_size",
+                                      where="LabelStudioBackend()", default=10,
+                                      why="batch_size means the SGD mini-batch only"))
         self.dataset = learner.pool
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="labelwise-ls-backend")
         self._lock = threading.Lock()
@@ -93,7 +97,7 @@ class LabelStudioBackend:
             if len(learner.labeled_indices) and learner.fit_blocker() is None and (labels or initial):
                 learner.fit()
                 self.n_fits += 1
-            ranking = rank_pool(learner, self.batch_size)
+            ranking = rank_pool(learner, self.query_size)
             version = f"labelwise-m{learner.model_version}" if learner.model_is_fitted else "labelwise-cold"
             priorities = priority_scores(ranking)
             with self._lock:

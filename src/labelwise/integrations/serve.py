@@ -7,7 +7,7 @@ The config (YAML or JSON)::
     model: {name: tfidf_lr, params: {}}
     strategy: entropy
     random_state: 0
-    batch_size: 10                  # the query size the strategy ranks with
+    query_size: 10                  # the query size the strategy ranks with (old name: batch_size)
     label_studio:                   # optional: keep the project's order in step with the model
       url: http://127.0.0.1:8080
       project: 3                    # or title: "AG News" (created when missing)
@@ -26,9 +26,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from labelwise._deprecation import renamed
 from labelwise.errors import ConfigError
 
-KNOWN = ("task", "data", "model", "strategy", "random_state", "batch_size", "label_studio")
+KNOWN = ("task", "data", "model", "strategy", "random_state", "query_size", "batch_size", "label_studio")
 
 
 def load_serve_config(path: str | os.PathLike) -> dict[str, Any]:
@@ -86,7 +87,9 @@ def build_backend(config: dict[str, Any], store_path: str | os.PathLike, *, toke
         project.import_tasks([p for p in range(len(pool)) if p not in store.labels])
         project.ranking_view()
     return LabelStudioBackend(learner, store, token=token, project=project,
-                              batch_size=int(config.get("batch_size", 10)))
+                              query_size=renamed(config.get("query_size"), config.get("batch_size"),
+                                                 old="batch_size", new="query_size",
+                                                 where="the backend config", default=10))
 
 
 def _project(settings: Any, pool: Any) -> Any:
