@@ -8,7 +8,9 @@ import pytest
 
 from labelwise.annotators import (
     Annotator,
+    aggregate,
     aggregate_tags,
+    confusion_priors,
     dawid_skene,
     majority_vote,
     rouge_l,
@@ -148,3 +150,35 @@ def test_teach_aggregate_passes_confidence_as_sample_weight_when_fit_accepts_it(
     assert model.seen == ([0, 1], [0.9, 0.6])
     learner.teach([3], ["A"])  # plain labels weigh 1
     assert model.seen[1] == [0.9, 0.6, 1.0]
+
+
+def test_annotator_priors_anchor_dawid_skene_when_a_trusted_expert_mostly_labels_alone():
+    # The shape of a proactive run: cheap annotators overlap among themselves, the expert
+    # labels 66 items alone and overlaps with one crowd worker on 17. Without priors EM
+    # cannot tell the expert from the rest (its solo items confirm whatever it said) and
+    # rates it about 0.5; its prior accuracy and strength keep it near what it is.
+    rng = np.random.default_rng(0)
+    n_classes, accuracy = 4, {"expert": 0.98, "c1": 0.8, "c2": 0.75, "c3": 0.7, "llm": 0.85}
+    ids = list(accuracy)
+    truth, rows = [], []
+    for n_items, who in ((20, ["c1", "c2", "llm"]), (66, ["expert"]), (17, ["expert", "c3"]),
+                         (20, ["c1", "c3", "llm"])):
+        for _ in range(n_items):
+            true = int(rng.integers(n_classes))
+            row = [-1] * len(ids)
+            for name in who:
+                wrong = [k for k in range(n_classes) if k != true]
+                row[ids.index(name)] = true if rng.random() < accuracy[name] else int(rng.choice(wrong))
+            truth.append(true)
+            rows.append(row)
+    votes, truth = np.array(rows), np.array(truth)
+    team = [Annotator(name, prior_accuracy=0.95 if name == "expert" else 0.7,
+                      prior_strength=20.0 if name == "expert" else 4.0) for name in ids]
+    anchored = aggregate(votes, n_classes, "dawid_skene", annotators=team)
+    update_reliability(team, votes, anchored)
+    assert team[0].reliability > 0.85
+    assert (anchored.labels == truth).mean() >= (dawid_skene(votes, n_classes).labels == truth).mean()
+    priors = confusion_priors(team, n_classes)
+    assert priors.shape == (5, 4, 4) and priors[0, 0, 0] == pytest.approx(0.95 * 20 + 0.05)
+    with pytest.raises(DataError, match="confusion_priors"):
+        dawid_skene(votes, n_classes, confusion_priors=priors[:2])

@@ -58,11 +58,58 @@ def test_an_unknown_annotator_overlaps_with_planned_items():
 def test_the_budget_is_never_exceeded_and_the_most_valuable_items_come_first():
     probabilities = np.tile([[0.25, 0.25, 0.25, 0.25]], (5, 1))
     values = np.array([0.1, 0.9, 0.5, 0.3, 0.2])
-    result = assign(_team(), probabilities, values=values, target=0.95, budget=21)
+    result = assign(_team(), probabilities, values=values, target=0.95, budget=21, objective="target")
     assert result.total_cost <= 21
     assert result.plans[1] == (0,) and result.plans[2] == (0,)  # the two most valuable: the expert
     assert result.plans[3] == (1,)  # one crowd label fits in what is left
     assert result.plans[0] == () and result.plans[4] == ()
+
+
+def _cold_team():
+    # reliabilities as estimated early in a run: cheap annotators look mediocre
+    return [Annotator("expert", cost_per_item=10, prior_accuracy=0.95, min_overlap=0),
+            Annotator("crowd", cost_per_item=1, prior_accuracy=0.65, min_overlap=0),
+            Annotator("llm", kind="llm", cost_per_item=0.2, prior_accuracy=0.7, min_overlap=0)]
+
+
+def test_per_cost_buys_more_information_than_the_quality_target_for_the_same_budget():
+    # 10 items the model knows nothing about, a budget of 20: no cheap set reaches 0.9, so
+    # the target rule sends two items to the expert and leaves eight unlabeled; information
+    # per unit of cost labels all ten with the LLM (ratio 0.45 / 0.2) and, since a second
+    # cheap vote cannot change the expected accuracy of two voters, upgrades only the most
+    # valuable item to the expert with what is left.
+    probabilities = np.full((10, 4), 0.25)
+    values = np.arange(10.0)
+    per_cost = assign(_cold_team(), probabilities, values=values, target=0.9, budget=20)
+    quality = assign(_cold_team(), probabilities, values=values, target=0.9, budget=20, objective="target")
+    assert [plan for plan in quality.plans if plan] == [(0,), (0,)]
+    assert all(plan for plan in per_cost.plans)            # every item labeled
+    assert per_cost.plans[:9] == [(2,)] * 9 and per_cost.plans[9] == (0,)
+    assert per_cost.total_cost <= 20
+    gained = lambda result: float(np.sum(result.expected_accuracy - 0.25))  # noqa: E731
+    assert gained(per_cost) > 2 * gained(quality)
+
+
+def test_per_cost_labels_uncertain_items_first_and_sends_the_hard_ones_to_the_expert():
+    # the crowd worker barely beats chance: on the hard item one crowd label is the best
+    # first buy, then the expert; the easy item (the model is fairly sure) gains nothing
+    # from a crowd label and gets the expert only if money is left after the hard one.
+    team = [Annotator("expert", cost_per_item=10, prior_accuracy=0.98, min_overlap=0),
+            Annotator("crowd", cost_per_item=1, prior_accuracy=0.4, min_overlap=0)]
+    probabilities = np.array([[0.7, 0.1, 0.1, 0.1], [0.25, 0.25, 0.25, 0.25]])
+    tight = assign(team, probabilities, target=0.95, budget=10, max_per_item=1)
+    assert tight.plans == [(), (0,)]
+    roomy = assign(team, probabilities, target=0.95, budget=20, max_per_item=1)
+    assert roomy.plans == [(0,), (0,)]
+
+
+def test_per_cost_sets_overlap_aside_for_an_unknown_annotator_under_a_tight_budget():
+    team = [Annotator("expert", cost_per_item=10, prior_accuracy=0.98, min_overlap=0),
+            Annotator("llm", kind="llm", cost_per_item=0.2, prior_accuracy=0.7, min_overlap=20)]
+    result = assign(team, np.full((10, 4), 0.25), target=0.99, budget=30, explore=0.2)
+    assert result.total_cost <= 30 + 1e-9
+    assert sum(1 in plan for plan in result.plans) >= 2    # the llm overlaps on 20 % at least
+    assert any(plan == (0, 1) for plan in result.plans)    # beside the expert: a reference
 
 
 def test_tagging_items_cost_per_token_and_average_over_tokens():
@@ -78,5 +125,7 @@ def test_bad_arguments_raise_config_error():
         assign(_team(), np.full((1, 2), 0.5), target=1.5)
     with pytest.raises(ConfigError, match="unique"):
         assign([Annotator("a"), Annotator("a")], np.full((1, 2), 0.5))
+    with pytest.raises(ConfigError, match="objective"):
+        assign(_team(), np.full((1, 2), 0.5), objective="cheapest")
     with pytest.raises(ConfigError, match="cost"):
         Annotator("free", cost_per_item=0)

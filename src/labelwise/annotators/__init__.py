@@ -17,6 +17,7 @@ from labelwise.annotators.aggregate import (
     TagAggregate,
     aggregate,
     aggregate_tags,
+    confusion_priors,
     dawid_skene,
     majority_vote,
     repair_iob2,
@@ -32,7 +33,7 @@ from labelwise.annotators.base import Annotator, symmetric_confusion
 
 __all__ = [
     "Aggregate", "Annotator", "Assignment", "LLMAnnotator", "LLMConfig", "SummaryConsensus", "TagAggregate",
-    "aggregate", "aggregate_tags", "assign", "dawid_skene", "expected_accuracy", "majority_vote",
+    "aggregate", "aggregate_tags", "assign", "confusion_priors", "dawid_skene", "expected_accuracy", "majority_vote",
     "repair_iob2", "rouge_l", "summary_consensus", "symmetric_confusion", "teach_aggregate",
     "update_reliability", "vote_matrix", "weighted_vote",
 ]

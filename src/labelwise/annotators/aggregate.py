@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 from scipy.special import logsumexp
 
-from labelwise.annotators.base import Annotator
+from labelwise.annotators.base import Annotator, symmetric_confusion
 from labelwise.errors import DataError
 
 MISSING = -1
@@ -138,7 +138,8 @@ def weighted_vote(votes: Any, n_classes: int, reliabilities: Sequence[float] | S
 
 def dawid_skene(votes: Any, n_classes: int, *, item_priors: np.ndarray | None = None,
                 diagonal_prior: float = 2.0, off_diagonal_prior: float = 1.0, class_prior_strength: float = 1.0,
-                max_iter: int = 200, tol: float = 1e-6, initial_confusions: np.ndarray | None = None) -> Aggregate:
+                max_iter: int = 200, tol: float = 1e-6, initial_confusions: np.ndarray | None = None,
+                confusion_priors: np.ndarray | None = None) -> Aggregate:
     """Dawid-Skene EM: each annotator has a confusion matrix; the true labels are latent.
 
     Vectorised: one E-step is ``einsum('njl,jkl->nk', one_hot_votes, log_confusions)``, one
@@ -158,6 +159,13 @@ def dawid_skene(votes: Any, n_classes: int, *, item_priors: np.ndarray | None = 
             probabilities) used in place of the global class prior in the E-step.
         initial_confusions: optional ``(n_annotators, n_classes, n_classes)`` to start the
             E-step from (e.g. the previous round's); default: start from the majority vote.
+        confusion_priors: optional ``(n_annotators, n_classes, n_classes)`` Dirichlet
+            pseudo-counts, one matrix per annotator, in place of the shared
+            ``diagonal_prior``/``off_diagonal_prior`` (:func:`confusion_priors` builds them
+            from each annotator's ``prior_accuracy`` and ``prior_strength``). With little
+            overlap, EM is not identifiable (items one annotator labeled alone confirm
+            whatever that annotator said, and the solution can drift to a permutation);
+            a strong prior on a trusted annotator anchors it.
         max_iter, tol: EM stops when the log-likelihood gains less than ``tol`` per item
             and no posterior moves by more than ``sqrt(tol)``, or after ``max_iter``.
     """
@@ -165,8 +173,16 @@ def dawid_skene(votes: Any, n_classes: int, *, item_priors: np.ndarray | None = 
     n_items, n_annotators = votes.shape
     onehot = _one_hot(votes, n_classes)
     has_votes = onehot.any(axis=(1, 2))
-    smoothing = np.full((n_classes, n_classes), float(off_diagonal_prior))
-    np.fill_diagonal(smoothing, float(diagonal_prior))
+    if confusion_priors is None:
+        smoothing = np.full((n_classes, n_classes), float(off_diagonal_prior))
+        np.fill_diagonal(smoothing, float(diagonal_prior))
+    else:
+        smoothing = np.asarray(confusion_priors, dtype=np.float64)
+        if smoothing.shape != (n_annotators, n_classes, n_classes) or not np.isfinite(smoothing).all() \
+                or (smoothing <= 0).any():
+            raise DataError(f"confusion_priors must be positive, of shape ({n_annotators}, {n_classes}, "
+                            f"{n_classes}), got shape {smoothing.shape}.",
+                            fix="build them with confusion_priors(annotators, n_classes).")
     log_item_prior = None
     if item_priors is not None:
         priors = np.asarray(item_priors, dtype=np.float64)
@@ -214,6 +230,15 @@ def dawid_skene(votes: Any, n_classes: int, *, item_priors: np.ndarray | None = 
                    converged=converged, log_likelihood=previous_ll if not converged else log_likelihood)
 
 
+def confusion_priors(annotators: Sequence[Annotator], n_classes: int, floor: float = 0.05) -> np.ndarray:
+    """``(n_annotators, n_classes, n_classes)`` Dirichlet pseudo-counts for
+    :func:`dawid_skene`: each row of annotator ``j`` holds ``prior_strength`` items of
+    evidence for its ``prior_accuracy`` (``a * s`` on the diagonal, ``(1 - a) * s / (K - 1)``
+    elsewhere), plus ``floor`` everywhere so that no count is 0."""
+    rows = [symmetric_confusion(a.prior_accuracy, n_classes) * a.prior_strength + floor for a in annotators]
+    return np.stack(rows) if rows else np.zeros((0, n_classes, n_classes))
+
+
 def update_reliability(annotators: Sequence[Annotator], votes: Any, aggregate: Aggregate) -> None:
     """Update each annotator's online reliability from ``aggregate``: agreement (the
     consensus posterior of the annotator's own answer) on items at least one other
@@ -233,7 +258,8 @@ def update_reliability(annotators: Sequence[Annotator], votes: Any, aggregate: A
 def aggregate(votes: Any, n_classes: int, method: str = "dawid_skene",
               annotators: Sequence[Annotator] | None = None, **options: Any) -> Aggregate:
     """One entry point: ``method`` is ``"majority"``, ``"weighted"`` (needs
-    ``annotators``) or ``"dawid_skene"``."""
+    ``annotators``) or ``"dawid_skene"`` (given ``annotators``, each one's prior accuracy
+    and strength become its Dirichlet prior: :func:`confusion_priors`)."""
     if method == "majority":
         return majority_vote(votes, n_classes)
     if method == "weighted":
@@ -241,6 +267,8 @@ def aggregate(votes: Any, n_classes: int, method: str = "dawid_skene",
             raise DataError("method='weighted' needs the annotators (their reliabilities).")
         return weighted_vote(votes, n_classes, annotators)
     if method in ("dawid_skene", "ds"):
+        if annotators is not None and "confusion_priors" not in options:
+            options["confusion_priors"] = confusion_priors(annotators, n_classes)
         return dawid_skene(votes, n_classes, **options)
     raise DataError(f"unknown aggregation method {method!r}.", fix="use 'majority', 'weighted' or 'dawid_skene'.")
 

@@ -4,7 +4,7 @@ References:
     Donmez, P. and Carbonell, J. G. (2008). Proactive learning: cost-sensitive active
     learning with multiple imperfect oracles. CIKM 2008.
 
-The rule (exact; docs/annotators.md works an example):
+Two rules share step 1 and step 4 (docs/annotators.md works an example).
 
 1. For item ``i`` the model's class probabilities ``p_i`` are the prior, and annotator
    ``j`` answers through its confusion matrix ``C_j`` (rows: true class, columns: label;
@@ -17,21 +17,32 @@ The rule (exact; docs/annotators.md works an example):
    ``A_i(empty) = max_k p_ik`` is what the model already knows; ``A_i(S) - A_i(empty)`` is
    the expected information the labels add (in probability of a correct label). For
    tagging, ``p_i`` holds one row per token and ``A_i`` is the mean over tokens.
-2. The plan of item ``i`` is the *cheapest* set ``S`` (at most ``max_per_item``
-   annotators) with ``A_i(S) >= target``: among the plans that reach the quality target,
-   the one with the most information per unit of cost is the cheapest. Ties: the higher
-   ``A_i(S)``. When no set reaches the target, the set with the highest ``A_i(S)`` (ties:
-   the cheapest). An easy item (confident ``p_i``) reaches the target with one cheap
-   label; a hard one needs an expert or several cheap labels, whichever costs less.
+2. ``objective="per_cost"`` (the default; Donmez & Carbonell's expected information per
+   unit of cost): every item starts with nobody; repeatedly, the one move (item ``i``
+   from its plan ``S`` to a dearer plan ``S'`` with ``A_i(S') > A_i(S)``) with the
+   highest ``(A_i(S') - A_i(S)) / (cost(S') - cost(S))`` that fits in the budget is
+   made (ties: the item of higher ``values``), until the budget is spent or every item's
+   plan reaches ``target`` (items at or above it get no more labels; without a budget,
+   this is the stopping rule). This is the greedy for the multiple-choice knapsack: it
+   walks each item's upper convex hull of (cost, accuracy). An item the model is sure of
+   gains little from any label and gets the cheap one or none; an uncertain item gets a
+   cheap label first and, while its ratio still beats other items' first labels, more
+   labels or the expert. Under a budget, items may be left with nobody (plan ``()``):
+   return them to the pool; without one, an item no move reached gets the cheapest
+   single annotator (ties: the more accurate). ``objective="target"``: the plan of item ``i`` is the
+   *cheapest* set with ``A_i(S) >= target`` (ties: the higher ``A_i(S)``; none reaches
+   it: the highest ``A_i(S)``, ties: the cheapest), items planned in decreasing
+   ``values``; under a budget, an item whose plan would overrun it gets the plan of
+   highest ``A_i`` that fits, or nobody. This buys quality regardless of what it costs
+   and, while the model knows little, sends nearly everything to the expert.
 3. Overlap while reliability is unknown: an annotator that is not yet ``known`` (fewer
    than ``min_overlap`` items compared with others) is added to ``explore`` (a fraction
    of the batch, at least one item) items it is not already planned for, choosing the
    items whose plan has the highest expected accuracy (the best reference to measure it
-   against). Its labels are aggregated like all others.
-4. Budget: items are planned in decreasing ``values`` (the strategy's scores; default:
-   batch order); when the next plan would overrun ``budget``, the item gets the plan of
-   highest ``A_i`` that fits in what is left, or nobody. Exploration is added only while
-   budget remains.
+   against). Its labels are aggregated like all others. Under a budget with
+   ``per_cost``, the cost of this overlap is set aside before step 2.
+4. Budget: the plans (overlap included) never cost more than ``budget``. Once every
+   annotator is ``known``, no overlap is bought that the objective does not pay for.
 """
 
 from __future__ import annotations
@@ -45,6 +56,8 @@ import numpy as np
 
 from labelwise.annotators.base import Annotator
 from labelwise.errors import ConfigError, DataError
+
+OBJECTIVES = ("per_cost", "target")
 
 
 @dataclass(frozen=True)
@@ -96,7 +109,7 @@ def expected_accuracy(prior: np.ndarray, confusions: Sequence[np.ndarray], group
 def assign(annotators: Sequence[Annotator], probabilities: np.ndarray | Sequence[np.ndarray], *,
            positions: Sequence[int] | np.ndarray | None = None, values: Sequence[float] | np.ndarray | None = None,
            target: float = 0.95, max_per_item: int = 3, budget: float | None = None, explore: float = 0.2,
-           n_tokens: Sequence[int] | np.ndarray | None = None) -> Assignment:
+           n_tokens: Sequence[int] | np.ndarray | None = None, objective: str = "per_cost") -> Assignment:
     """Plan who labels each item of a batch (the rule is in this module's docstring).
 
     Args:
@@ -111,7 +124,11 @@ def assign(annotators: Sequence[Annotator], probabilities: np.ndarray | Sequence
         budget: the most the batch may cost (``None``: no limit).
         explore: share of the batch given to each not-yet-known annotator as overlap.
         n_tokens: tokens per item for per-token costs (tagging: taken from the arrays).
+        objective: ``"per_cost"`` (expected information per unit of cost, the default) or
+            ``"target"`` (the cheapest plan that reaches ``target`` for every item).
     """
+    if objective not in OBJECTIVES:
+        raise ConfigError(f"objective must be one of {list(OBJECTIVES)}, got {objective!r}.")
     if not annotators:
         raise ConfigError("assign() needs at least one annotator.")
     if not 0.0 < target <= 1.0:
@@ -141,24 +158,38 @@ def assign(annotators: Sequence[Annotator], probabilities: np.ndarray | Sequence
     subset_costs = np.stack([unit_costs[:, list(s)].sum(axis=1) for s in subsets], axis=1)  # (n_items, n_subsets)
 
     baseline = expected_accuracy(rows, [], groups)
-    plans: list[tuple[int, ...]] = [()] * n_items
-    planned_accuracy = np.zeros(n_items)
-    costs = np.zeros(n_items)
     remaining = math.inf if budget is None else float(budget)
-    for i in order:
-        choice = _choose(accuracy[i], subset_costs[i], target, remaining)
-        if choice is None:
-            planned_accuracy[i] = baseline[i]
-            continue
-        plans[i] = subsets[choice]
-        planned_accuracy[i] = accuracy[i, choice]
-        costs[i] = subset_costs[i, choice]
-        remaining -= costs[i]
+    wanted = max(1, math.ceil(explore * n_items))
+    explorers = [j for j, a in enumerate(annotators) if not a.known]
+    if objective == "per_cost":
+        reserve = sum(float(np.sort(unit_costs[:, j])[:wanted].sum()) for j in explorers)
+        rank = np.empty(n_items, dtype=np.int64)
+        rank[order] = np.arange(n_items)
+        choice = _greedy_per_cost(accuracy, subset_costs, baseline, target, remaining - min(reserve, remaining / 2),
+                                  rank)
+        if budget is None:  # without a budget every item of the batch is labeled, at least cheaply
+            singles = [k for k, subset in enumerate(subsets) if len(subset) == 1]
+            for i in np.nonzero(choice < 0)[0]:
+                choice[i] = min(singles, key=lambda k: (subset_costs[i, k], -accuracy[i, k]))
+    else:
+        choice = np.full(n_items, -1, dtype=np.int64)
+        budget_left = remaining
+        for i in order:
+            picked = _choose(accuracy[i], subset_costs[i], target, budget_left)
+            if picked is not None:
+                choice[i] = picked
+                budget_left -= subset_costs[i, picked]
+    plans: list[tuple[int, ...]] = [subsets[c] if c >= 0 else () for c in choice]
+    chosen = np.nonzero(choice >= 0)[0]
+    planned_accuracy = baseline.copy()
+    planned_accuracy[chosen] = accuracy[chosen, choice[chosen]]
+    costs = np.zeros(n_items)
+    costs[chosen] = subset_costs[chosen, choice[chosen]]
+    remaining -= float(costs.sum())
 
     for j, annotator in enumerate(annotators):
         if annotator.known:
             continue
-        wanted = max(1, math.ceil(explore * n_items))
         candidates = [i for i in np.argsort(-planned_accuracy, kind="stable") if plans[i] and j not in plans[i]]
         for i in candidates[:wanted]:
             if unit_costs[i, j] > remaining:
@@ -167,6 +198,36 @@ def assign(annotators: Sequence[Annotator], probabilities: np.ndarray | Sequence
             costs[i] += unit_costs[i, j]
             remaining -= unit_costs[i, j]
     return Assignment(positions, plans, planned_accuracy, costs, ids)
+
+
+def _greedy_per_cost(accuracy: np.ndarray, costs: np.ndarray, baseline: np.ndarray, target: float,
+                     budget: float, rank: np.ndarray) -> np.ndarray:
+    """The index (into the subsets) of each item's plan, ``-1`` for nobody (rule 2,
+    ``per_cost``). ``accuracy``/``costs``: ``(n_items, n_subsets)``; ``rank``: 0 for the
+    item of highest value."""
+    n_items = accuracy.shape[0]
+    choice = np.full(n_items, -1, dtype=np.int64)
+    current_accuracy = baseline.astype(np.float64).copy()
+    current_cost = np.zeros(n_items)
+    remaining = budget
+    rows = np.arange(n_items)
+    while True:
+        extra_cost = costs - current_cost[:, None]
+        gain = accuracy - current_accuracy[:, None]
+        movable = ((current_accuracy < target - 1e-12)[:, None] & (extra_cost > 1e-12) & (gain > 1e-12)
+                   & (extra_cost <= remaining + 1e-12))
+        if not movable.any():
+            return choice
+        ratio = np.where(movable, gain / np.where(movable, extra_cost, 1.0), -np.inf)
+        best = ratio.argmax(axis=1)
+        best_ratio = ratio[rows, best]
+        # highest ratio; ties: the more valuable item
+        item = int(np.lexsort((rank, -best_ratio))[0])
+        subset = int(best[item])
+        remaining -= float(extra_cost[item, subset])
+        choice[item] = subset
+        current_accuracy[item] = accuracy[item, subset]
+        current_cost[item] = costs[item, subset]
 
 
 def _choose(accuracy: np.ndarray, costs: np.ndarray, target: float, remaining: float) -> int | None:
