@@ -129,3 +129,10 @@ def test_bad_arguments_raise_config_error():
         assign(_team(), np.full((1, 2), 0.5), objective="cheapest")
     with pytest.raises(ConfigError, match="cost"):
         Annotator("free", cost_per_item=0)
+
+
+def test_overlap_stops_at_what_an_unknown_annotator_still_needs():
+    team = [Annotator("expert", cost_per_item=10, prior_accuracy=0.98, min_overlap=0),
+            Annotator("crowd", cost_per_item=1, prior_accuracy=0.75, min_overlap=5, n_compared=3)]
+    result = assign(team, np.full((100, 4), 0.25), target=0.95, explore=0.2, objective="target")
+    assert sum(1 in plan for plan in result.plans) == 2   # 5 - 3, not 20 % of 100

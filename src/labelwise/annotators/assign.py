@@ -37,7 +37,8 @@ Two rules share step 1 and step 4 (docs/annotators.md works an example).
    and, while the model knows little, sends nearly everything to the expert.
 3. Overlap while reliability is unknown: an annotator that is not yet ``known`` (fewer
    than ``min_overlap`` items compared with others) is added to ``explore`` (a fraction
-   of the batch, at least one item) items it is not already planned for, choosing the
+   of the batch, at least one item, at most the ``min_overlap - n_compared`` items it
+   still needs) items it is not already planned for, choosing the
    items whose plan has the highest expected accuracy (the best reference to measure it
    against). Its labels are aggregated like all others. Under a budget with
    ``per_cost``, the cost of this overlap is set aside before step 2.
@@ -159,10 +160,11 @@ def assign(annotators: Sequence[Annotator], probabilities: np.ndarray | Sequence
 
     baseline = expected_accuracy(rows, [], groups)
     remaining = math.inf if budget is None else float(budget)
-    wanted = max(1, math.ceil(explore * n_items))
-    explorers = [j for j, a in enumerate(annotators) if not a.known]
+    # overlap for an unknown annotator: a share of the batch, but no more than it still needs
+    wanted = {j: max(1, min(math.ceil(explore * n_items), math.ceil(a.min_overlap - a.n_compared)))
+              for j, a in enumerate(annotators) if not a.known}
     if objective == "per_cost":
-        reserve = sum(float(np.sort(unit_costs[:, j])[:wanted].sum()) for j in explorers)
+        reserve = sum(float(np.sort(unit_costs[:, j])[:count].sum()) for j, count in wanted.items())
         rank = np.empty(n_items, dtype=np.int64)
         rank[order] = np.arange(n_items)
         choice = _greedy_per_cost(accuracy, subset_costs, baseline, target, remaining - min(reserve, remaining / 2),
@@ -191,7 +193,7 @@ def assign(annotators: Sequence[Annotator], probabilities: np.ndarray | Sequence
         if annotator.known:
             continue
         candidates = [i for i in np.argsort(-planned_accuracy, kind="stable") if plans[i] and j not in plans[i]]
-        for i in candidates[:wanted]:
+        for i in candidates[:wanted[j]]:
             if unit_costs[i, j] > remaining:
                 break
             plans[i] = tuple(sorted((*plans[i], j)))
@@ -210,24 +212,33 @@ def _greedy_per_cost(accuracy: np.ndarray, costs: np.ndarray, baseline: np.ndarr
     current_accuracy = baseline.astype(np.float64).copy()
     current_cost = np.zeros(n_items)
     remaining = budget
-    rows = np.arange(n_items)
-    while True:
-        extra_cost = costs - current_cost[:, None]
-        gain = accuracy - current_accuracy[:, None]
-        movable = ((current_accuracy < target - 1e-12)[:, None] & (extra_cost > 1e-12) & (gain > 1e-12)
+
+    def best_moves(items: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        extra_cost = costs[items] - current_cost[items, None]
+        gain = accuracy[items] - current_accuracy[items, None]
+        movable = ((current_accuracy[items] < target - 1e-12)[:, None] & (extra_cost > 1e-12) & (gain > 1e-12)
                    & (extra_cost <= remaining + 1e-12))
-        if not movable.any():
-            return choice
         ratio = np.where(movable, gain / np.where(movable, extra_cost, 1.0), -np.inf)
         best = ratio.argmax(axis=1)
-        best_ratio = ratio[rows, best]
-        # highest ratio; ties: the more valuable item
-        item = int(np.lexsort((rank, -best_ratio))[0])
-        subset = int(best[item])
-        remaining -= float(extra_cost[item, subset])
-        choice[item] = subset
-        current_accuracy[item] = accuracy[item, subset]
-        current_cost[item] = costs[item, subset]
+        picked = np.arange(len(items))
+        return ratio[picked, best], best, extra_cost[picked, best]
+
+    # each item's best move, recomputed for the moved item and for those whose move no
+    # longer fits in what is left
+    ratio, move, move_cost = best_moves(np.arange(n_items))
+    while True:
+        stale = np.nonzero(np.isfinite(ratio) & (move_cost > remaining + 1e-12))[0]
+        if stale.size:
+            ratio[stale], move[stale], move_cost[stale] = best_moves(stale)
+        if not np.isfinite(ratio).any():
+            return choice
+        item = int(np.lexsort((rank, -ratio))[0])  # highest ratio; ties: the more valuable item
+        remaining -= float(move_cost[item])
+        choice[item] = move[item]
+        current_accuracy[item] = accuracy[item, move[item]]
+        current_cost[item] = costs[item, move[item]]
+        one = np.array([item])
+        ratio[one], move[one], move_cost[one] = best_moves(one)
 
 
 def _choose(accuracy: np.ndarray, costs: np.ndarray, target: float, remaining: float) -> int | None:
