@@ -102,9 +102,13 @@ def test_batchbald_avoids_the_duplicate_that_top_k_bald_takes():
     mc = np.stack([a, a, b, confident, confident]).astype(np.float32)
     outputs = ModelOutputs.from_arrays(mc_probabilities=mc)
     assert sorted(get_strategy("bald").select(outputs, 2, ctx(5)).indices.tolist()) == [0, 1]  # tied
-    assert get_strategy("batchbald").select(outputs, 2, ctx(5)).indices.tolist() == [0, 2]
+    # Rows 0 and 1 tie for the first pick (drawn by the run's generator); either way the
+    # second pick is row 2, not the duplicate.
+    first, second = get_strategy("batchbald").select(outputs, 2, ctx(5)).indices.tolist()
+    assert first in (0, 1) and second == 2
     sampled = get_strategy("batchbald", max_configurations=2, n_sampled_configurations=4000)
-    assert sampled.select(outputs, 2, ctx(5)).indices.tolist() == [0, 2]
+    first, second = sampled.select(outputs, 2, ctx(5)).indices.tolist()
+    assert first in (0, 1) and second == 2
 
 
 def test_batchbald_first_pick_scores_its_bald_value():

@@ -431,6 +431,17 @@ def top_k(scores: np.ndarray, k: int, rng: np.random.Generator | None = None) ->
     return _top_k_partition(scores, k, rng)
 
 
+def argmax_ties_drawn(values: np.ndarray, rng: np.random.Generator | None) -> int:
+    """The position of the largest value; several equal largest values (duplicate rows,
+    an untrained model) are drawn from with ``rng``, the way :func:`top_k` breaks ties,
+    instead of always going to the lowest position. No draw is made without a tie."""
+    best = int(np.argmax(values))
+    if rng is None:
+        return best
+    tied = np.flatnonzero(values == values[best])
+    return best if len(tied) == 1 else int(rng.choice(tied))
+
+
 def _top_k_partition(scores: np.ndarray, k: int, rng: np.random.Generator | None) -> np.ndarray:
     m = scores.shape[0]
     if k >= m:

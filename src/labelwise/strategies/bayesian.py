@@ -12,7 +12,13 @@ from scipy.special import xlogy
 
 from labelwise.strategies import _rowwise as rowwise
 from labelwise.strategies import scores as heuristics
-from labelwise.strategies.base import QueryContext, QueryStrategy, ScoringStrategy, Selection
+from labelwise.strategies.base import (
+    QueryContext,
+    QueryStrategy,
+    ScoringStrategy,
+    Selection,
+    argmax_ties_drawn,
+)
 from labelwise.strategies.registry import register_strategy
 
 
@@ -94,7 +100,7 @@ class BatchBALD(QueryStrategy):
                 joint_entropy = _sampled_joint_entropy(table, log_scale, samples)
             score = joint_entropy - (conditional_sum + conditional)
             score[~available] = -np.inf
-            best = int(np.argmax(score))
+            best = argmax_ties_drawn(score, context.rng)
             chosen.append(best)
             gains.append(float(score[best]))
             available[best] = False

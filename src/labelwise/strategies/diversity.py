@@ -10,7 +10,13 @@ from scipy.special import xlogy
 from labelwise.errors import SelectionError
 from labelwise.strategies import _rowwise as rowwise
 from labelwise.strategies._geometry import min_squared_distances, nearest_neighbours, squared_norms
-from labelwise.strategies.base import QueryContext, QueryStrategy, ScoringStrategy, Selection
+from labelwise.strategies.base import (
+    QueryContext,
+    QueryStrategy,
+    ScoringStrategy,
+    Selection,
+    argmax_ties_drawn,
+)
 from labelwise.strategies.registry import register_strategy
 
 EMBEDDING_TASKS = ("classification", "tagging", "seq2seq")
@@ -89,7 +95,7 @@ class Coreset(QueryStrategy):
             # A picked row is marked TAKEN (below every distance), so once every remaining
             # row sits at distance 0 (duplicates, collapsed embeddings) argmax still finds a
             # new one instead of returning an earlier pick.
-            pick = int(np.argmax(nearest))
+            pick = argmax_ties_drawn(nearest, context.rng)
             chosen.append(pick)
             scores.append(float(np.sqrt(max(float(nearest[pick]), 0.0))))
             _lower_to(nearest, points, norms, pick, scratch)

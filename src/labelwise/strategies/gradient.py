@@ -14,7 +14,13 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from labelwise.strategies.base import QueryContext, QueryStrategy, ScoringStrategy, Selection
+from labelwise.strategies.base import (
+    QueryContext,
+    QueryStrategy,
+    ScoringStrategy,
+    Selection,
+    argmax_ties_drawn,
+)
 from labelwise.strategies.registry import register_strategy
 
 
@@ -166,7 +172,7 @@ class BAIT(QueryStrategy):
         for _ in range(forward):
             gain = self._gains(rows, inverse, pool_fisher, sign=1.0)
             gain[~available] = -np.inf
-            best = int(np.argmax(gain))
+            best = argmax_ties_drawn(gain, context.rng)
             chosen.append(best)
             gains[best] = float(gain[best])
             available[best] = False
@@ -174,7 +180,7 @@ class BAIT(QueryStrategy):
         while len(chosen) > k:  # backward pruning: drop the pick whose removal costs least
             picked = rows[chosen]
             loss = self._gains(picked, inverse, pool_fisher, sign=-1.0)
-            drop = int(np.argmin(loss))
+            drop = argmax_ties_drawn(-loss, context.rng)
             inverse = self._update(inverse, picked[drop], sign=-1.0)
             chosen.pop(drop)
         scores = np.array([gains[c] for c in chosen])
@@ -237,7 +243,7 @@ def gradient_kmeans_pp(coefficients: np.ndarray, features: Any, candidates: np.n
     the longest gradient first, then rows drawn in proportion to their squared distance to
     the nearest centre. ``coefficients`` ``(n, C)``, ``features`` ``(n, D)`` (dense or sparse)."""
     squared_norms = (coefficients**2).sum(axis=1) * _row_norms(features) ** 2
-    first = int(np.argmax(squared_norms))
+    first = argmax_ties_drawn(squared_norms, rng)
     chosen, chosen_scores = [first], [float(squared_norms[first])]
     nearest = BADGE._distances_to(first, coefficients, features, squared_norms)
     for _ in range(1, k):
@@ -246,7 +252,7 @@ def gradient_kmeans_pp(coefficients: np.ndarray, features: Any, candidates: np.n
         total = weights.sum()
         if total <= 0:  # every remaining row duplicates a centre: take the next longest gradient
             remaining = np.setdiff1d(np.arange(len(candidates)), chosen)
-            pick = int(remaining[np.argmax(squared_norms[remaining])])
+            pick = int(remaining[argmax_ties_drawn(squared_norms[remaining], rng)])
         else:
             pick = int(rng.choice(len(candidates), p=weights / total))
         chosen.append(pick)
