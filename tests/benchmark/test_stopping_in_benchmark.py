@@ -8,7 +8,7 @@ import json
 import pytest
 import yaml
 
-from labelwise.benchmark.comparison import stopping_summary
+from labelwise.benchmark.comparison import labels_to_settle, stopping_summary
 from labelwise.benchmark.config import config_from_dict
 from labelwise.benchmark.report import write_report
 from labelwise.benchmark.runner import run_benchmark
@@ -74,9 +74,11 @@ def test_the_stop_table_on_constructed_records(tmp_path):
     assert summary.stopped == 1 and [run.iteration for run in summary.runs] == [2, None]
     stopped = summary.runs[0]
     assert stopped.labels == 30 and stopped.score == pytest.approx(80.0)
-    # 98 % of the final 86 = 84.28, reached between 30 labels (80) and 40 (85): 30 + 10 * 4.28 / 5
-    assert stopped.plateau_labels == pytest.approx(38.56)
-    assert stopped.ratio == pytest.approx(30 / 38.56)
+    # the plateau: from 40 labels on (85, 86) the score stays within 1 point of the final 86
+    assert stopped.plateau_labels == 40
+    assert stopped.ratio == pytest.approx(30 / 40)
+    # the former plateau: 98 % of the final 86 = 84.28, reached between 30 labels (80) and 40 (85)
+    assert stopped.plateau98_labels == pytest.approx(30 + 10 * 4.28 / 5)
     assert stopped.lost == pytest.approx(6.0)
     assert summary.within_goal == 0 and not summary.meets_goal  # lost 6 points; seed 1 never stopped
     folder = tmp_path / "out"
@@ -87,7 +89,19 @@ def test_the_stop_table_on_constructed_records(tmp_path):
     header = next(i for i, line in enumerate(lines) if line.startswith("| criterion |"))
     assert lines[header].count("|") == lines[header + 1].count("|") == lines[header + 2].count("|")
     row = next(line for line in lines if line.startswith("| c | random |"))
-    # plateau labels 38.56 and 48.2 (seed 1: 98 % of 90 = 88.2 between 40 and 50 labels):
-    # mean 43.38, t(0.975, 1) * 9.64 / 2 = 61.2
-    assert row.split(" | ")[2:6] == ["1/2", "30 ± 0", "43 ± 61", "0.78 ± 0.00"]
+    # plateau labels 40 and 50 (seed 1 ends on a jump from 80 to 90): mean 45, t(0.975, 1) * 5 = 63.5;
+    # 98 % labels 38.56 and 48.2 (seed 1: 98 % of 90 = 88.2 between 40 and 50 labels): 43 ± 61
+    assert row.split(" | ")[2:7] == ["1/2", "30 ± 0", "45 ± 64", "0.75 ± 0.00", "43 ± 61"]
     assert row.endswith("| 0/2 | no | – |")  # the constructed decisions carry no value
+
+
+@pytest.mark.parametrize(("scores", "expected"), [
+    ([50, 70, 80, 85, 86], 40),          # 85 and 86 are within 1 of the final 86
+    ([50, 90, 70, 85.5, 86], 40),        # an early peak does not count: 70 comes after it
+    ([60, 88, 87, 86.5, 86], 20),        # above the final counts as within it
+    ([60, 70, 75, 78, 80], 50),          # still rising at the end: only the last point qualifies
+    ([80, 80.5, 80, 79.5, 80], 10),      # flat from the start
+])
+def test_the_plateau_is_where_the_curve_stays_within_one_point_of_its_final_score(scores, expected):
+    assert labels_to_settle([10, 20, 30, 40, 50], scores, 1.0) == expected
+    assert labels_to_settle([10, 20, 30, 40, 50], scores, 0.0) >= expected  # tighter: never earlier
