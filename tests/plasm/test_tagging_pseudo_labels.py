@@ -62,3 +62,30 @@ def test_classification_plasm_points_a_tagging_pool_to_plasm_tagging():
     data = TaggingDataset([("a", "b")], [("O", "O")])
     with pytest.raises(ConfigError, match="plasm_tagging"):
         plasm(data, data, lambda: None)
+
+
+def test_eligible_sentences_fill_the_fraction_most_confident_first():
+    # The surest sentences (0 and 2) are not eligible: the two slots of top_fraction=0.5
+    # go to the surest eligible ones instead of being lost.
+    probabilities = [_sentence([0.99]), _sentence([0.6]), _sentence([0.98]), _sentence([0.7])]
+    chosen = select_token_pseudo_labels(probabilities, confidence="mean_max", top_fraction=0.5,
+                                        eligible=np.array([False, True, False, True]))
+    assert chosen.indices.tolist() == [1, 3]
+
+
+def test_require_entities_skips_sentences_predicted_all_outside():
+    from labelwise.data import TaggingDataset
+    from labelwise.plasm import pseudo_label_tagger
+
+    pool = TaggingDataset([("a", "b"), ("Paris",), ("c",), ("Rome", "x")], None, ("O", "B-LOC"))
+
+    class Labeler:  # surest of the all-O sentences, as a weak tagger is
+        def best_paths(self, dataset):
+            return [("O", "O"), ("B-LOC",), ("O",), ("B-LOC", "O")], np.log([0.99, 0.6, 0.98, 0.5])
+
+        def token_marginals(self, dataset):
+            return [np.full((len(s), 2), 0.5) for s in dataset.tokens]
+
+    assert pseudo_label_tagger(Labeler(), pool, top_fraction=0.5).indices.tolist() == [0, 2]
+    chosen = pseudo_label_tagger(Labeler(), pool, top_fraction=0.5, require_entities=True)
+    assert chosen.indices.tolist() == [1, 3] and chosen.tags == ((1,), (1, 0))

@@ -81,3 +81,21 @@ def test_token_outputs_of_the_transformer_tagger_match_its_marginals():
     for (features, probabilities), marginals in zip(outputs, model.token_marginals(data), strict=True):
         assert features.shape == (4, model.module_.head.in_features)
         np.testing.assert_allclose(probabilities, marginals, rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("hidden", [0, 8])
+def test_token_outputs_of_the_embedding_tagger_are_the_emission_inputs_and_marginals(tiny_bert, hidden):
+    pytest.importorskip("transformers")
+    from labelwise.models import EmbeddingTagger
+
+    data = TaggingDataset([s for s, _ in map(_sentence, range(6))], [t for _, t in map(_sentence, range(6))])
+    model = EmbeddingTagger(tiny_bert, hidden=hidden, min_steps=5, epochs=1, random_state=0).fit(data)
+    outputs = token_last_layer_outputs(model, data)
+    for (features, probabilities), marginals in zip(outputs, model.token_marginals(data), strict=True):
+        assert features.shape == (4, model.module_.emit.in_features)
+        np.testing.assert_allclose(probabilities, marginals, rtol=1e-4, atol=1e-6)
+    # the emissions are the linear layer on those features
+    features = torch.from_numpy(outputs[0][0]).float()
+    emissions = next(model._emissions(data.subset([0])))[1][0]
+    np.testing.assert_allclose(model.module_.emit(features).detach().numpy(), emissions.numpy(), rtol=1e-4,
+                               atol=1e-5)

@@ -183,6 +183,24 @@ class BiLSTMCRFTagger(TaggerBase):
                         results[row] = pooled[i].float().cpu().numpy()
         return results
 
+    def token_last_layer_outputs(self, dataset: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per sentence, the BiLSTM states the emission layer reads ``(length, 2 * hidden)``
+        and the CRF's token marginals ``(length, n_tags)``, float64: what TracIn reads
+        (:func:`labelwise.plasm.tagging_self_influence`)."""
+        import torch
+
+        self._check_fitted()
+        results: list[Any] = [None] * len(dataset)
+        with torch.inference_mode():
+            for rows, (words, chars, mask) in self._batches(dataset):
+                emissions, states = self.module_(words, chars)
+                marginals = self.module_.crf.marginals(emissions, mask).double().cpu().numpy()
+                states = states.double().cpu().numpy()
+                lengths = mask.sum(dim=1).tolist()
+                for i, row in enumerate(rows):
+                    results[row] = (states[i, : lengths[i]], marginals[i, : lengths[i]])
+        return results
+
     def best_paths(self, dataset: Any) -> tuple[list[tuple[str, ...]], np.ndarray]:
         pairs = self._run(dataset, "paths")
         return [p for p, _ in pairs], np.array([lp for _, lp in pairs], dtype=np.float64)

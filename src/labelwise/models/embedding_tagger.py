@@ -384,6 +384,26 @@ class EmbeddingTagger(TaggerBase):
     def token_marginals(self, dataset: Any) -> list[np.ndarray]:
         return self._decode(dataset, "marginals")
 
+    def token_last_layer_outputs(self, dataset: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per sentence, the input of the emission layer ``(n_words, dim)`` and the token tag
+        distribution ``(n_words, n_tags)`` (CRF marginals, else softmax), float64: what TracIn
+        reads (:func:`labelwise.plasm.tagging_self_influence`)."""
+        import torch
+
+        features = self.word_features(dataset)
+        results: list[Any] = [None] * len(dataset)
+        for rows, emissions, mask in self._emissions(dataset):
+            with torch.inference_mode():
+                crf = self.module_.crf
+                marginals = crf.marginals(emissions, mask) if crf is not None else torch.softmax(emissions, dim=2)
+                padded, _ = self._pad([features[i] for i in rows])
+                hidden = torch.relu(self.module_.hidden(padded)) if self.module_.hidden is not None else padded
+            marginals, hidden = marginals.double().cpu().numpy(), hidden.double().cpu().numpy()
+            for i, row in enumerate(rows):
+                length = len(features[row])
+                results[row] = (hidden[i, :length], marginals[i, :length])
+        return results
+
     def embed(self, dataset: Any) -> np.ndarray:
         """Mean word vector of each sentence ``(n, dim)`` float32; available before any fit."""
         vectors = self.word_encoder().embed_words(dataset.tokens, progress=self.progress and len(dataset) > 1000)

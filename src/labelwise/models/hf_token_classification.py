@@ -300,6 +300,15 @@ class TransformerTagger(TaggerBase):
         marginals = [marginals_padded[i, : len(e)] for i, e in enumerate(emissions)]
         return paths, log_probabilities.numpy().astype(np.float64), marginals
 
+    def token_last_layer_outputs(self, dataset: Any) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Per sentence, the input of the emission layer ``(n_words, hidden)`` and the token
+        tag distribution ``(n_words, n_tags)`` (CRF marginals, else softmax), float64: what
+        TracIn reads (:func:`labelwise.plasm.tagging_self_influence`)."""
+        emissions, states = self._sentence_outputs(dataset)
+        marginals = self._decode(emissions)[2]
+        return [(np.asarray(s, dtype=np.float64), np.asarray(m, dtype=np.float64))
+                for s, m in zip(states, marginals, strict=True)]
+
     def best_paths(self, dataset: Any) -> tuple[list[tuple[str, ...]], np.ndarray]:
         paths, log_probabilities, _ = self._decode(self._sentence_outputs(dataset)[0])
         return [tuple(self.tag_names_[t] for t in path) for path in paths], log_probabilities

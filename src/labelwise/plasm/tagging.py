@@ -85,7 +85,8 @@ def sentence_confidence(token_probabilities: Sequence[np.ndarray], *, how: str =
 
 def select_token_pseudo_labels(token_probabilities: Sequence[np.ndarray], *, paths: Sequence[Sequence[int]] | None = None,
                                path_log_probabilities: np.ndarray | None = None, confidence: str = "mnlp",
-                               top_fraction: float | None = 0.2, threshold: float | None = None) -> TokenPseudoLabels:
+                               top_fraction: float | None = 0.2, threshold: float | None = None,
+                               eligible: np.ndarray | None = None) -> TokenPseudoLabels:
     """Tag every sentence (``paths``, e.g. Viterbi, else the argmax per token) and keep the
     ``top_fraction`` most confident sentences (and/or those whose confidence reaches
     ``threshold``). Ties go to the lower position.
@@ -94,6 +95,9 @@ def select_token_pseudo_labels(token_probabilities: Sequence[np.ndarray], *, pat
         token_probabilities: one ``(length, n_tags)`` array per sentence.
         paths: the predicted tag ids per sentence (default: argmax per token).
         path_log_probabilities: ``(n,)`` log-probability of each path (for ``"mnlp"``).
+        eligible: ``(n,)`` bool, the sentences that may be kept (e.g. those with a predicted
+            entity); the top fraction still counts every sentence, and is filled from the
+            eligible ones, most confident first.
     """
     if top_fraction is not None:
         top_fraction = number(top_fraction, "pseudo_label_fraction", low=0.0, high=1.0, low_open=True)
@@ -106,10 +110,17 @@ def select_token_pseudo_labels(token_probabilities: Sequence[np.ndarray], *, pat
     if len(paths) != n:
         raise DataError(f"{n} sentences but {len(paths)} paths.")
     keep = np.ones(n, dtype=bool)
+    if eligible is not None:
+        eligible = np.asarray(eligible, dtype=bool).reshape(-1)
+        if eligible.shape[0] != n:
+            raise DataError(f"{n} sentences but {eligible.shape[0]} eligibility flags.")
+        keep &= eligible
     if threshold is not None:
         keep &= scores >= float(threshold)
     if top_fraction is not None:
         order = np.lexsort((np.arange(n), -scores))
+        if eligible is not None:  # ineligible sentences leave the ranking; the count stays
+            order = order[eligible[order]]
         chosen = np.zeros(n, dtype=bool)
         chosen[order[: int(np.ceil(float(top_fraction) * n))]] = True
         keep &= chosen
@@ -118,9 +129,12 @@ def select_token_pseudo_labels(token_probabilities: Sequence[np.ndarray], *, pat
 
 
 def pseudo_label_tagger(model: Any, pool: TaggingDataset, *, confidence: str = "mnlp",
-                        top_fraction: float | None = 0.2, threshold: float | None = None) -> TokenPseudoLabels:
+                        top_fraction: float | None = 0.2, threshold: float | None = None,
+                        require_entities: bool = False) -> TokenPseudoLabels:
     """Tag ``pool`` with a fitted tagger's best paths (Viterbi with a CRF) and keep
-    sentences as :func:`select_token_pseudo_labels` says."""
+    sentences as :func:`select_token_pseudo_labels` says; with ``require_entities`` only
+    sentences whose path tags some token other than ``"O"`` (a weak tagger is surest of
+    short all-``O`` sentences, which teach the successor nothing but ``O``)."""
     for method in ("best_paths", "token_marginals"):
         if not callable(getattr(model, method, None)):
             raise CapabilityError(f"pseudo-labelling a tagging pool needs {method}() from the model; "
@@ -134,43 +148,24 @@ def pseudo_label_tagger(model: Any, pool: TaggingDataset, *, confidence: str = "
     except KeyError as error:
         raise DataError(f"the model predicts tag {error.args[0]!r}, which is not among the pool's tags "
                         f"{list(pool.tag_names)}.", fix="give the pool the model's tag names.") from None
+    eligible = np.array([any(t != "O" for t in path) for path in names], dtype=bool) if require_entities else None
     return select_token_pseudo_labels(marginals, paths=paths, path_log_probabilities=log_probabilities,
-                                      confidence=confidence, top_fraction=top_fraction, threshold=threshold)
+                                      confidence=confidence, top_fraction=top_fraction, threshold=threshold,
+                                      eligible=eligible)
 
 
 # ---- TracIn for taggers -----------------------------------------------------------------
 def token_last_layer_outputs(model: Any, dataset: TaggingDataset) -> list[tuple[np.ndarray, np.ndarray]]:
     """Per sentence, the input of the emission layer ``(length, dim)`` and the token tag
     distribution ``(length, n_tags)`` (CRF marginals with a CRF, else softmax), at the
-    model's final weights. Works with labelwise's ``TransformerTagger`` and
-    ``BiLSTMCRFTagger``, or any model with ``token_last_layer_outputs(dataset)``."""
+    model's final weights: the model's own ``token_last_layer_outputs(dataset)`` (labelwise's
+    ``TransformerTagger``, ``BiLSTMCRFTagger`` and ``EmbeddingTagger`` have one)."""
     own = getattr(model, "token_last_layer_outputs", None)
-    if callable(own):
-        return list(own(dataset))
-    if getattr(model, "module_", None) is None:
-        raise CapabilityError(f"TracIn for tagging needs a fitted labelwise tagger; {type(model).__name__} "
-                              "is not fitted or has no network (module_).")
-    if callable(getattr(model, "_sentence_outputs", None)) and callable(getattr(model, "_decode", None)):
-        emissions, states = model._sentence_outputs(dataset)
-        marginals = model._decode(emissions)[2]
-        return [(np.asarray(s, dtype=np.float64), np.asarray(m, dtype=np.float64))
-                for s, m in zip(states, marginals, strict=True)]
-    if callable(getattr(model, "_batches", None)) and hasattr(model.module_, "crf"):
-        import torch
-
-        results: list[Any] = [None] * len(dataset)
-        with torch.inference_mode():
-            for rows, (words, chars, mask) in model._batches(dataset):
-                emissions, states = model.module_(words, chars)
-                marginals = model.module_.crf.marginals(emissions, mask).double().cpu().numpy()
-                states = states.double().cpu().numpy()
-                lengths = mask.sum(dim=1).tolist()
-                for i, row in enumerate(rows):
-                    results[row] = (states[i, : lengths[i]], marginals[i, : lengths[i]])
-        return results
-    raise CapabilityError(f"TracIn for tagging cannot read the last layer of {type(model).__name__}. Give it a "
-                          "token_last_layer_outputs(dataset) method returning, per sentence, (features, "
-                          "token probabilities), or pass tracin_filter_fraction=0.")
+    if not callable(own):
+        raise CapabilityError(f"TracIn for tagging cannot read the last layer of {type(model).__name__}. Give it a "
+                              "token_last_layer_outputs(dataset) method returning, per sentence, (features, "
+                              "token probabilities), or pass tracin_filter_fraction=0.")
+    return list(own(dataset))
 
 
 def tagging_self_influence(outputs: Sequence[tuple[np.ndarray, np.ndarray]], tags: Sequence[Sequence[int]],
@@ -242,8 +237,8 @@ def _with_pseudo(acquired: TaggingDataset, unlabeled: TaggingDataset, indices: n
 def plasm_tagging(acquired: TaggingDataset, pool: TaggingDataset, successor_factory: Callable[[], Any], *,
                   acquisition_model: Any = None, tracin_factory: Callable[[], Any] | None = None,
                   pseudo_label_fraction: float | None = 0.2, confidence: str = "mnlp",
-                  confidence_threshold: float | None = None, tracin_filter_fraction: float = 0.1,
-                  random_state: RandomState = 0,
+                  confidence_threshold: float | None = None, require_entities: bool = False,
+                  tracin_filter_fraction: float = 0.1, random_state: RandomState = 0,
                   timer: Callable[[], float] = time.perf_counter) -> PlasmTaggingResult:
     """Train a successor tagger with PLASM.
 
@@ -260,6 +255,8 @@ def plasm_tagging(acquired: TaggingDataset, pool: TaggingDataset, successor_fact
         pseudo_label_fraction: fraction of the pool sentences kept, most confident first.
         confidence: ``"mnlp"`` (best path log-probability / length) or ``"mean_max"``.
         confidence_threshold: minimum sentence confidence, or ``None``.
+        require_entities: pseudo-label only sentences with a predicted entity (a tag other
+            than ``"O"``); the fraction still counts the whole pool.
         tracin_filter_fraction: fraction of the pseudo-labelled sentences with the highest
             self-influence dropped (0 skips TracIn and its training).
         random_state: seeds the trainings.
@@ -288,7 +285,7 @@ def plasm_tagging(acquired: TaggingDataset, pool: TaggingDataset, successor_fact
         timings["train_labeler"] = timer() - started
     started = timer()
     pseudo = pseudo_label_tagger(labeler, unlabeled, confidence=confidence, top_fraction=pseudo_label_fraction,
-                                 threshold=confidence_threshold)
+                                 threshold=confidence_threshold, require_entities=require_entities)
     timings["pseudo_label"] = timer() - started
     influence = np.zeros(len(pseudo), dtype=np.float64)
     keep = np.ones(len(pseudo), dtype=bool)
