@@ -286,6 +286,25 @@ def table(rows: Sequence[tuple[str, dict[str, Verdict]]], datasets: Sequence[str
     return lines
 
 
+SIGNALS = (("kappa of the last model pair", "kappa"), ("share of pool predictions changed", "changed"),
+           ("mean normalised entropy", "uncertainty"), ("largest normalised entropy", "max_uncertainty"),
+           ("expected error", "expected_error"))
+
+
+def signals_at_plateau(runs: dict[str, list[Run]], datasets: Sequence[str]) -> list[str]:
+    """Per data set, each signal's median (min-max) over runs at the plateau iteration: a common
+    threshold exists only where these ranges overlap across data sets."""
+    lines = ["| signal at the plateau | " + " | ".join(datasets) + " |", "|---|" + "---|" * len(datasets)]
+    for label, field in SIGNALS:
+        cells = []
+        for d in datasets:
+            values = [getattr(r, field)[int(np.flatnonzero(r.labels >= r.plateau)[0])] for r in runs[d]]
+            values = [v for v in values if np.isfinite(v)]
+            cells.append(f"{np.median(values):.3f} ({min(values):.3f}-{max(values):.3f})" if values else "–")
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", default="docs/results/stopping_default")
@@ -343,6 +362,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         "configurations.", "",
         "## Oracles (all six seeds)", "",
         *table([(c.label, {d: judge(c.first_stop, runs[d]) for d in datasets}) for c in oracles()], datasets), "",
+        "## What each signal reads at the plateau (all six seeds)", "",
+        "Median (min-max) over runs, at the first iteration at or past the plateau (the seed set's "
+        "model has no kappa or change yet).", "",
+        *signals_at_plateau(runs, datasets), "",
         "## The recorded defaults, seeds 0-2", "",
         *table([(c.label, {d: judge(c.first_stop, choose[d]) for d in datasets}) for c in defaults], datasets), "",
         "## The defaults, seeds 3-5", "",
