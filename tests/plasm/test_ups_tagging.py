@@ -67,3 +67,23 @@ def test_learner_scores_only_the_subsample_with_mnlp_on_a_tagger():
     # gamma = 10 % of the unlabeled rows: the best-scored ones of the previous iteration.
     best = scored[np.argsort(-previous[scored])][: int(np.ceil(0.1 * len(unlabeled)))]
     assert set(best.tolist()) <= set(candidates.tolist())
+
+
+def test_learner_gives_ups_the_token_budget_so_a_query_fills_it():
+    pytest.importorskip("torch")
+    from labelwise.data import load_conll_sample
+    from labelwise.loop import ActiveLearner
+    from labelwise.models import BiLSTMCRFTagger
+
+    train, _ = load_conll_sample()
+    pool = train.subset(range(60))
+    budget = 150
+    learner = ActiveLearner(BiLSTMCRFTagger(word_dim=8, char_dim=4, char_filters=4, hidden=8, epochs=1),
+                            pool, "mnlp", random_state=0, subsampler=UPSSubsampler(gamma=0.02, temperature=0.001))
+    for _ in range(3):
+        batch = learner.query(budget, unit="tokens")
+        # UPS's own share (gamma) holds fewer tokens than the budget; the query still meets it
+        assert pool.token_counts[batch.indices].sum() >= budget
+        assert pool.token_counts[batch.candidate_indices].sum() >= budget
+        learner.teach(batch.indices, [pool.tags[i] for i in batch.indices])
+    assert len(batch.candidate_indices) < len(learner.unlabeled_indices) + len(batch.indices)

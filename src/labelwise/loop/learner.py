@@ -202,7 +202,8 @@ class ActiveLearner:
             raise SelectionError("every pool position is labeled or pending; nothing left to query.")
         candidates = unlabeled
         if self.subsampler is not None:
-            candidates = self._subsample(unlabeled, int(k) if unit == "instances" else 1)
+            candidates = self._subsample(unlabeled, int(k) if unit == "instances" else 1,
+                                         query_tokens=int(k) if unit == "tokens" else None)
         self._prepare_delegates(strategy)
         outputs = self._outputs(expected=_required_kinds(strategy))
         context = self._context(candidates)
@@ -235,13 +236,18 @@ class ActiveLearner:
                             np.asarray(selection.indices, dtype=np.int64))
         return selection
 
-    def _subsample(self, unlabeled: np.ndarray, query_size: int) -> np.ndarray:
+    def _subsample(self, unlabeled: np.ndarray, query_size: int, query_tokens: int | None = None) -> np.ndarray:
         """The subsampler's candidates; it is told the query size (when its ``subsample``
-        takes ``query_size``) so that it keeps at least that many rows."""
+        takes ``query_size``) so that it keeps at least that many rows, and a token budget
+        with the pool's token counts (when it takes ``query_tokens``), so that the
+        candidates hold at least that many tokens."""
         options: dict[str, Any] = {"iteration": self.iteration, "previous_scores": self.previous_scores,
                                    "rng": self.rng}
         if _accepts_keyword(self.subsampler.subsample, "query_size"):
             options["query_size"] = query_size
+        token_counts = self.pool.query_context([])["token_counts"] if query_tokens is not None else None
+        if token_counts is not None and _accepts_keyword(self.subsampler.subsample, "query_tokens"):
+            options.update(query_tokens=query_tokens, token_counts=token_counts)
         candidates = np.asarray(self.subsampler.subsample(unlabeled, **options), dtype=np.int64).reshape(-1)
         needed = min(query_size, len(unlabeled))
         if len(np.unique(candidates)) < needed:
