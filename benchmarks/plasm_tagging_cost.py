@@ -5,13 +5,17 @@ Arms (the same pool, test set and seed per row; AL with MNLP, queries counted in
 
 * ``expensive``: AL with the successor (MiniLM ``TransformerTagger``) as the acquisition
   model; the successor is the last AL model.
-* ``cheap``: AL with a BiLSTM-CRF acquisition model and UPS, then PLASM for tagging: the
-  acquisition model pseudo-labels the unlabeled pool (MNLP confidence, top fraction), a
-  BiLSTM-CRF trained on gold + pseudo-labels gives each pseudo-labelled sentence a TracIn
-  self-influence, the highest are dropped, and the successor is trained once on gold + the
-  rest.
-* ``asm``: the successor trained on the cheap arm's gold sentences alone (no PLASM): the
-  acquisition-successor mismatch PLASM is meant to close (its F1 only; not a cost arm).
+* one AL run with the cheap acquisition model (``--acquirer embedding``: the frozen-MiniLM
+  ``EmbeddingTagger`` with a CRF head, the default; ``bilstm``: a BiLSTM-CRF) and UPS,
+  which every cheap arm pays for in full, then:
+* ``cheap``: PLASM for tagging: the acquisition model pseudo-labels the unlabeled pool
+  (MNLP confidence, top fraction, only sentences with a predicted entity unless
+  ``--no-require-entities``), a fresh acquisition-type model trained on gold + pseudo-labels
+  gives each a TracIn self-influence, the highest are dropped, and the successor is trained
+  once on gold + the rest.
+* ``asm`` (gold only): the successor trained once on the acquired gold, no pseudo-labels.
+* ``succ``: PLASM with the successor's pseudo-labels (the successor trained on the gold
+  labels the pool, as in the PLASM paper), then trained again on gold + kept ones.
 
 Times are CPU seconds of this process (``time.process_time``; one thread), so other jobs on
 the machine do not inflate them. Training = every model fit; inference = every pass over the
@@ -58,17 +62,27 @@ def _successor(args: argparse.Namespace, seed: int):
 
 
 def _acquirer(args: argparse.Namespace, seed: int):
-    from labelwise.models import BiLSTMCRFTagger
+    if args.acquirer == "bilstm":
+        from labelwise.models import BiLSTMCRFTagger
 
-    return BiLSTMCRFTagger(epochs=args.acquisition_epochs, random_state=seed)
+        return BiLSTMCRFTagger(epochs=args.acquisition_epochs, random_state=seed)
+    from labelwise.models import EmbeddingTagger
+
+    # frozen MiniLM word vectors (no disk cache: encoding the pool is paid, as inference) + a CRF head
+    return EmbeddingTagger(random_state=seed)
 
 
 def _active_learning(model, pool, seed: int, budget: int, queries: int, subsampler=None):
-    """AL with MNLP; returns the learner and the CPU seconds of training and of queries."""
+    """AL with MNLP; returns the learner and the CPU seconds of training and of inference
+    (the model's ``prepare`` of the pool, e.g. encoding it with the frozen encoder, and the
+    queries)."""
     from labelwise.loop import ActiveLearner
 
+    started = time.process_time()
+    model.prepare(pool.without_labels())  # the learner's own prepare then finds it done
+    query_cpu = time.process_time() - started
     learner = ActiveLearner(model, pool, "mnlp", random_state=seed, subsampler=subsampler)
-    train_cpu = query_cpu = 0.0
+    train_cpu = 0.0
     candidates = []
     for _ in range(queries + 1):
         started = time.process_time()
@@ -88,6 +102,7 @@ def _f1(model, test) -> float:
 
 
 def run(args: argparse.Namespace) -> None:
+    from labelwise.metrics import span_f1
     from labelwise.plasm import plasm_tagging
     from labelwise.subsampling import UPSSubsampler
 
@@ -104,59 +119,57 @@ def run(args: argparse.Namespace) -> None:
         # Written after every arm, so a run cut short keeps what it finished.
         (out / f"seed{seed}.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
 
+    if {"cheap", "asm", "succ"} & set(args.arms):
+        # One AL run with the cheap acquisition model and UPS; each cheap arm pays for it in full.
+        ups = UPSSubsampler(gamma=args.ups_gamma, temperature=args.ups_temperature)
+        learner, al_train, al_inference, candidates = _active_learning(_acquirer(args, seed), pool, seed, budget,
+                                                                       args.queries, ups)
+        acquired = learner.labeled_dataset()
+        rest = np.setdiff1d(np.arange(len(pool)), learner.labeled_indices)
+        unlabeled = pool.subset(rest)
+        record["al"] = {"train_cpu": al_train, "inference_cpu": al_inference, "candidates": candidates,
+                        "n_gold": len(acquired), "acquisition_f1": _f1(learner.model, test)}
+        log(f"al {record['al']}")
+
+        def plasm(acquisition_model, fraction: float, require_entities: bool):
+            result = plasm_tagging(acquired, unlabeled, lambda: _successor(args, seed),
+                                   acquisition_model=acquisition_model, tracin_factory=lambda: _acquirer(args, seed),
+                                   pseudo_label_fraction=fraction, require_entities=require_entities,
+                                   tracin_filter_fraction=args.tracin_drop, random_state=seed,
+                                   timer=time.process_time)
+            t = result.timings
+            kept = set(result.kept_indices.tolist())
+            gold = [unlabeled.tags[i] for i in result.kept_indices]
+            predicted = [tuple(acquired.tag_names[x] for x in tags) for k, tags in enumerate(result.pseudo.tags)
+                         if result.pseudo.indices[k] in kept]
+            return {"train_cpu": al_train + t["train_labeler"] + t["train_tracin"] + t["train_final"],
+                    "inference_cpu": al_inference + t["pseudo_label"] + t["tracin"], "plasm": t,
+                    "f1": _f1(result.model, test), "n_gold": len(acquired), "n_pseudo": len(result.pseudo),
+                    "n_dropped": len(result.dropped_indices),
+                    "pseudo_label_f1": span_f1(gold, predicted)["f1"] if predicted else None,
+                    "pseudo_with_entities": sum(any(t != "O" for t in tags) for tags in predicted)}
+
+        if "cheap" in args.arms:  # pseudo-labels from the acquisition model
+            record["cheap"] = plasm(learner.model, args.pseudo_fraction, args.require_entities)
+            log(f"cheap {record['cheap']}")
+        if "asm" in args.arms:  # the successor trained once on the acquired gold (no pseudo-labels)
+            started = time.process_time()
+            gold_only = _successor(args, seed)
+            gold_only.prepare(pool)
+            gold_only.fit(acquired)
+            fit = time.process_time() - started
+            record["asm"] = {"f1": _f1(gold_only, test), "fit_cpu": fit, "train_cpu": al_train + fit,
+                             "inference_cpu": al_inference, "n_gold": len(acquired)}
+            log(f"asm {record['asm']}")
+        if "succ" in args.arms:  # pseudo-labels from the successor trained on the gold (the PLASM paper's)
+            record["succ"] = plasm(None, args.pseudo_fraction, args.require_entities)
+            log(f"succ {record['succ']}")
     if "expensive" in args.arms:
         learner, train_cpu, query_cpu, candidates = _active_learning(_successor(args, seed), pool, seed, budget,
                                                                      args.queries)
         record["expensive"] = {"train_cpu": train_cpu, "inference_cpu": query_cpu, "f1": _f1(learner.model, test),
                                "n_gold": len(learner.labeled_indices), "candidates": candidates}
         log(f"expensive {record['expensive']}")
-    if "succ" in args.arms:  # PLASM with pseudo-labels from the successor trained on gold (the paper's)
-        ups = UPSSubsampler(gamma=args.ups_gamma, temperature=args.ups_temperature)
-        learner, train_cpu, query_cpu, _ = _active_learning(_acquirer(args, seed), pool, seed, budget,
-                                                            args.queries, ups)
-        rest = np.setdiff1d(np.arange(len(pool)), learner.labeled_indices)
-        result = plasm_tagging(learner.labeled_dataset(), pool.subset(rest), lambda: _successor(args, seed),
-                               acquisition_model=None, tracin_factory=lambda: _acquirer(args, seed),
-                               pseudo_label_fraction=args.pseudo_fraction, tracin_filter_fraction=args.tracin_drop,
-                               random_state=seed, timer=time.process_time)
-        t = result.timings
-        record["succ"] = {"train_cpu": train_cpu + t["train_labeler"] + t["train_tracin"] + t["train_final"],
-                          "inference_cpu": query_cpu + t["pseudo_label"] + t["tracin"], "plasm": t,
-                          "f1": _f1(result.model, test), "n_gold": len(learner.labeled_indices),
-                          "n_pseudo": len(result.pseudo)}
-        log(f"succ {record['succ']}")
-    if "cheap" in args.arms:
-        ups = UPSSubsampler(gamma=args.ups_gamma, temperature=args.ups_temperature)
-        learner, train_cpu, query_cpu, candidates = _active_learning(_acquirer(args, seed), pool, seed, budget,
-                                                                     args.queries, ups)
-        acquired = learner.labeled_dataset()
-        rest = np.setdiff1d(np.arange(len(pool)), learner.labeled_indices)
-        result = plasm_tagging(acquired, pool.subset(rest), lambda: _successor(args, seed),
-                               acquisition_model=learner.model, tracin_factory=lambda: _acquirer(args, seed),
-                               pseudo_label_fraction=args.pseudo_fraction, tracin_filter_fraction=args.tracin_drop,
-                               random_state=seed, timer=time.process_time)
-        t = result.timings
-        pseudo_tokens = [pool.subset(rest).tags[i] for i in result.kept_indices]
-        predicted = [tuple(acquired.tag_names[x] for x in tags) for k, tags in enumerate(result.pseudo.tags)
-                     if result.pseudo.indices[k] in set(result.kept_indices.tolist())]
-        from labelwise.metrics import span_f1
-
-        record["cheap"] = {
-            "train_cpu": train_cpu + t["train_tracin"] + t["train_final"],
-            "inference_cpu": query_cpu + t["pseudo_label"] + t["tracin"],
-            "al_train_cpu": train_cpu, "al_inference_cpu": query_cpu, "plasm": t,
-            "f1": _f1(result.model, test), "acquisition_f1": _f1(learner.model, test),
-            "n_gold": len(acquired), "n_pseudo": len(result.pseudo), "n_dropped": len(result.dropped_indices),
-            "pseudo_label_f1": span_f1(pseudo_tokens, predicted)["f1"] if predicted else None,
-            "candidates": candidates}
-        log(f"cheap {record['cheap']}")
-        if "asm" in args.arms:
-            started = time.process_time()
-            gold_only = _successor(args, seed)
-            gold_only.prepare(pool)
-            gold_only.fit(acquired)
-            record["asm"] = {"f1": _f1(gold_only, test), "train_cpu": time.process_time() - started}
-            log(f"asm {record['asm']}")
     record["machine"] = {"python": platform.python_version(), "cpu_count": os.cpu_count(),
                          "omp_threads": os.environ.get("OMP_NUM_THREADS"), "load": os.getloadavg()}
     log("done")
@@ -173,80 +186,87 @@ def _interval(values: list[float]) -> tuple[float, float]:
     return float(values.mean()), float(half)
 
 
+VARIANTS = (
+    ("cheap", "PLASM, the acquisition model's pseudo-labels"),
+    ("asm", "gold only (the successor trained once on the acquired gold, no pseudo-labels)"),
+    ("succ", "PLASM, the successor's pseudo-labels (successor trained on gold labels the pool)"),
+)
+
+
 def report(args: argparse.Namespace) -> str:
     records = [json.loads(p.read_text()) for p in sorted(Path(args.out).glob("seed*.json"))]
-    records = [r for r in records if "expensive" in r and "cheap" in r]
+    records = [r for r in records if "expensive" in r and "al" in r]
     if not records:
         raise SystemExit(f"no finished seeds in {args.out}")
     first = records[0]
+    config = first["config"]
+    acquirer = {"embedding": "EmbeddingTagger (frozen MiniLM word vectors + shape features, linear CRF head)",
+                "bilstm": f"BiLSTM-CRF ({config['acquisition_epochs']} epochs)"}[config.get("acquirer", "bilstm")]
 
     def row(name: str, values: list[float], fmt: str = "{:.3f}") -> str:
         mean, half = _interval(values)
         return f"| {name} | {fmt.format(mean)} ± {fmt.format(half)} | " + ", ".join(fmt.format(v) for v in values) + " |"
 
     e = [r["expensive"] for r in records]
-    c = [r["cheap"] for r in records]
+    al = [r["al"] for r in records]
     lines = [
         "# PLASM + UPS for NER (CoNLL-2003), scaled to a shared 2-core CPU",
         "",
         f"Pool {first['pool']} sentences ({first['pool_tokens']} tokens) drawn from train, test {first['test']} "
         f"sentences from test (one fixed draw), seed set and each of {first['queries']} queries "
-        f"{first['config']['query_share']:.0%} of the pool's tokens ({first['query_tokens']} tokens), MNLP, "
+        f"{config['query_share']:.0%} of the pool's tokens ({first['query_tokens']} tokens), MNLP, "
         f"{len(records)} seeds ({', '.join(str(r['seed']) for r in records)}). Successor: packaged MiniLM "
-        f"TransformerTagger ({first['config']['successor_epochs']} epochs, lr {first['config']['successor_lr']}). "
-        f"Cheap arm: BiLSTM-CRF acquisition ({first['config']['acquisition_epochs']} epochs) + UPS "
-        f"(gamma {first['config']['ups_gamma']}, T {first['config']['ups_temperature']}) + PLASM (pseudo-labels: top "
-        f"{first['config']['pseudo_fraction']:.0%} of the unlabeled pool by MNLP confidence from the acquisition "
-        f"model; TracIn on a BiLSTM-CRF trained on gold + pseudo-labels drops {first['config']['tracin_drop']:.0%}).",
+        f"TransformerTagger ({config['successor_epochs']} epochs, lr {config['successor_lr']}); the expensive arm "
+        f"runs AL with it. Cheap arms share one AL run with the acquisition model {acquirer} + UPS "
+        f"(gamma {config['ups_gamma']}, T {config['ups_temperature']}); each pays for that run in full. PLASM: "
+        f"pseudo-labels on the {config['pseudo_fraction']:.0%} most confident (MNLP) unlabeled sentences"
+        f"{' among those with a predicted entity' if config.get('require_entities') else ''}; TracIn on a fresh "
+        f"acquisition-type model trained on gold + pseudo-labels drops {config['tracin_drop']:.0%} of them.",
         "",
-        "Times are CPU seconds of the benchmark process (one thread). Cuts are per seed, "
-        "`1 - cheap / expensive`; ± is the 95 % t-interval over seeds (paired where a difference).",
+        "Times are CPU seconds of the benchmark process (one thread); inference includes the acquisition model's "
+        "encoding of the pool. Cuts are per seed, `1 - cheap / expensive`; ± is the 95 % t-interval over seeds "
+        "(paired where a difference).",
         "",
         "| quantity | mean ± 95 % CI | per seed |",
         "| --- | --- | --- |",
         row("training CPU s, expensive", [x["train_cpu"] for x in e], "{:.1f}"),
-        row("training CPU s, cheap (AL + PLASM)", [x["train_cpu"] for x in c], "{:.1f}"),
-        row("**training-time cut**", [1 - y["train_cpu"] / x["train_cpu"] for x, y in zip(e, c, strict=True)],
-            "{:.1%}"),
         row("inference CPU s, expensive", [x["inference_cpu"] for x in e], "{:.1f}"),
-        row("inference CPU s, cheap (AL + pseudo-labelling + TracIn pass)", [x["inference_cpu"] for x in c], "{:.1f}"),
-        row("**inference-time cut**",
-            [1 - y["inference_cpu"] / x["inference_cpu"] for x, y in zip(e, c, strict=True)], "{:.1%}"),
-        row("total (train + inference) cut",
-            [1 - (y["train_cpu"] + y["inference_cpu"]) / (x["train_cpu"] + x["inference_cpu"])
-             for x, y in zip(e, c, strict=True)], "{:.1%}"),
         row("span F1, expensive (successor's own AL)", [x["f1"] for x in e]),
-        row("span F1, cheap (PLASM successor)", [x["f1"] for x in c]),
-        row("**F1 difference, cheap - expensive (paired)**", [y["f1"] - x["f1"] for x, y in zip(e, c, strict=True)]),
-    ]
-    if all("asm" in r for r in records):
-        a = [r["asm"] for r in records]
-        lines += [row("span F1, successor on the cheap arm's gold only (no PLASM)", [x["f1"] for x in a]),
-                  row("F1 difference, gold only - expensive (paired)",
-                      [y["f1"] - x["f1"] for x, y in zip(e, a, strict=True)]),
-                  row("F1 difference, PLASM - gold only (paired)", [y["f1"] - x["f1"] for x, y in zip(a, c, strict=True)]),
-                  row("training-time cut of gold only (AL + one successor fit)",
-                      [1 - (y["al_train_cpu"] + z["train_cpu"]) / x["train_cpu"] for x, y, z in zip(e, c, a, strict=True)],
-                      "{:.1%}")]
-    if all("succ" in r for r in records):
-        b = [r["succ"] for r in records]
-        lines += [row("span F1, PLASM with the successor's pseudo-labels (gold-trained successor labels the pool)",
-                      [x["f1"] for x in b]),
-                  row("F1 difference, that - expensive (paired)", [y["f1"] - x["f1"] for x, y in zip(e, b, strict=True)]),
-                  row("training-time cut of that arm", [1 - y["train_cpu"] / x["train_cpu"] for x, y in zip(e, b, strict=True)],
-                      "{:.1%}"),
-                  row("inference-time cut of that arm",
-                      [1 - y["inference_cpu"] / x["inference_cpu"] for x, y in zip(e, b, strict=True)], "{:.1%}")]
-    lines += [
-        row("span F1, BiLSTM-CRF acquisition model", [x["acquisition_f1"] for x in c]),
-        row("span F1 of the kept pseudo-labels (vs gold)", [x["pseudo_label_f1"] or 0.0 for x in c]),
         row("gold sentences, expensive", [x["n_gold"] for x in e], "{:.0f}"),
-        row("gold sentences, cheap", [x["n_gold"] for x in c], "{:.0f}"),
-        row("pseudo-labelled sentences", [x["n_pseudo"] for x in c], "{:.0f}"),
-        row("dropped by TracIn", [x["n_dropped"] for x in c], "{:.0f}"),
+        row("cheap AL: training CPU s", [x["train_cpu"] for x in al], "{:.1f}"),
+        row("cheap AL: inference CPU s (pool encoding + queries)", [x["inference_cpu"] for x in al], "{:.1f}"),
+        row("cheap AL: span F1 of the acquisition model", [x["acquisition_f1"] for x in al]),
+        row("cheap AL: gold sentences", [x["n_gold"] for x in al], "{:.0f}"),
+    ]
+    for key, title in VARIANTS:
+        if not all(key in r for r in records):
+            continue
+        c = [r[key] for r in records]
+        diffs = [y["f1"] - x["f1"] for x, y in zip(e, c, strict=True)]
+        lines += [
+            f"| *{key}: {title}* | | |",
+            row(f"{key}: training CPU s", [x["train_cpu"] for x in c], "{:.1f}"),
+            row(f"**{key}: training-time cut**",
+                [1 - y["train_cpu"] / x["train_cpu"] for x, y in zip(e, c, strict=True)], "{:.1%}"),
+            row(f"**{key}: inference-time cut**",
+                [1 - y["inference_cpu"] / x["inference_cpu"] for x, y in zip(e, c, strict=True)], "{:.1%}"),
+            row(f"{key}: total (train + inference) cut",
+                [1 - (y["train_cpu"] + y["inference_cpu"]) / (x["train_cpu"] + x["inference_cpu"])
+                 for x, y in zip(e, c, strict=True)], "{:.1%}"),
+            row(f"{key}: span F1", [x["f1"] for x in c]),
+            row(f"**{key}: F1 difference vs expensive (paired)** ({sum(d < 0 for d in diffs)} of {len(diffs)} "
+                "seeds below)", diffs),
+        ]
+        if "n_pseudo" in c[0]:
+            lines += [row(f"{key}: pseudo-labelled sentences (with a predicted entity)",
+                          [x["n_pseudo"] for x in c], "{:.0f}"),
+                      row(f"{key}: dropped by TracIn", [x["n_dropped"] for x in c], "{:.0f}"),
+                      row(f"{key}: span F1 of the kept pseudo-labels (vs gold)",
+                          [x["pseudo_label_f1"] or 0.0 for x in c])]
+    lines += [
         "",
-        f"UPS candidates per query (cheap arm, seed {records[0]['seed']}): {c[0]['candidates']}; "
-        f"expensive arm scores every unlabeled sentence: {e[0]['candidates']}.",
+        f"UPS candidates per query (cheap AL, seed {records[0]['seed']}): {al[0]['candidates']}; "
+        f"the expensive arm scores every unlabeled sentence: {e[0]['candidates']}.",
         "",
         f"Command: `{args.command}`",
         "",
@@ -265,8 +285,8 @@ def main() -> None:
     go = commands.add_parser("run", help="one seed: every arm")
     go.add_argument("--seed", type=int, default=0)
     go.add_argument("--out", required=True)
-    go.add_argument("--pool", type=int, default=300)
-    go.add_argument("--test", type=int, default=200)
+    go.add_argument("--pool", type=int, default=600)
+    go.add_argument("--test", type=int, default=600)
     go.add_argument("--queries", type=int, default=5)
     go.add_argument("--query-share", type=float, default=0.02)
     go.add_argument("--successor-epochs", type=int, default=10)
@@ -276,7 +296,10 @@ def main() -> None:
     go.add_argument("--ups-temperature", type=float, default=0.01)
     go.add_argument("--pseudo-fraction", type=float, default=0.1)
     go.add_argument("--tracin-drop", type=float, default=0.1)
-    go.add_argument("--arms", default="expensive,cheap,asm")
+    go.add_argument("--arms", default="cheap,asm,expensive,succ")
+    go.add_argument("--acquirer", choices=("embedding", "bilstm"), default="embedding")
+    go.add_argument("--require-entities", action=argparse.BooleanOptionalAction, default=True,
+                    help="pseudo-label only sentences with a predicted entity")
     rep = commands.add_parser("report", help="the table of the finished seeds")
     rep.add_argument("--out", required=True)
     rep.add_argument("--write", default=None, help="also write the markdown here")
