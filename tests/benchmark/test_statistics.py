@@ -59,6 +59,17 @@ def test_paired_comparison_per_iteration_and_over_the_curve():
     assert comparison.verdict_auc == 1
 
 
+def test_one_seed_gives_no_verdict_however_large_the_gain():
+    # One seed's difference has no interval (half-width 0 in the table): it must not read
+    # as "beats random" (a partial run's report did).
+    labels = [10.0, 20.0, 40.0]
+    comparison = paired_comparison(_curves({"random": {0: [50, 60, 70]}, "mine": {0: [50, 65, 78]}}, labels),
+                                   "mine", "random")
+    assert comparison.seeds == [0] and comparison.curve_mean[0] > 0
+    assert comparison.verdict_per_iteration == [0, 0, 0]
+    assert comparison.verdict_curve == 0 and comparison.verdict_auc == 0
+
+
 def test_normalized_auc_known_answer():
     # a straight line from 0.5 to 0.9 has mean height 0.7; uneven steps are weighted by labels
     assert normalized_auc([0, 100], [0.5, 0.9]) == pytest.approx(0.7)

@@ -78,17 +78,21 @@ class PairedComparison:
     auc: tuple[float, float]
     excluded_seeds: list[int] = field(default_factory=list)
 
+    def _verdict(self, cell: tuple[float, float]) -> int:
+        # One seed has no interval (its half-width prints as 0): no verdict from it.
+        return excludes_zero(*cell) if len(self.seeds) >= 2 else 0
+
     @property
     def verdict_per_iteration(self) -> list[int]:
-        return [excludes_zero(*cell) for cell in self.per_iteration]
+        return [self._verdict(cell) for cell in self.per_iteration]
 
     @property
     def verdict_curve(self) -> int:
-        return excludes_zero(*self.curve_mean)
+        return self._verdict(self.curve_mean)
 
     @property
     def verdict_auc(self) -> int:
-        return excludes_zero(*self.auc)
+        return self._verdict(self.auc)
 
 
 def paired_comparison(curves: Curves, strategy: str, baseline: str, *, confidence: float = 0.95,
