@@ -27,6 +27,9 @@ teaches. Methods (the same model; entropy sampling for AL):
                aggregate weighted by its confidence
     al-expert  AL, the expert labels everything
     al-crowd   AL, crowd-1 (20 % noise) labels everything
+    al-llm     AL, the llm labels everything (``round_cost / 0.2`` items per round, random
+               first round, as proactive): does assignment add anything to "buy the
+               cheapest"? (``--methods al-llm``; not in the default list)
     random     random sampling, the expert labels everything
 
 Run (seeds may run in separate processes, then be merged):
@@ -334,7 +337,9 @@ def run(data: dict, method: str, seed: int, budget: float, batch: dict, target: 
     n_candidates = int(np.ceil(round_cost / min(COSTS.values())))
     votes: dict[int, dict[str, object]] = {}  # pool position -> annotator -> label
     spent, curve = 0.0, []
-    size = n_candidates if method == "proactive" else n_seed
+    if method == "al-llm":
+        batch = n_candidates  # the same spending per round as proactive
+    size = n_candidates if method in ("proactive", "al-llm") else n_seed
     while True:
         selection = learner.query(min(size, len(learner.unlabeled_indices)))
         positions = np.asarray(selection.indices, dtype=np.int64)
@@ -361,7 +366,7 @@ def run(data: dict, method: str, seed: int, budget: float, batch: dict, target: 
             # every labeled position again: Dawid-Skene may have changed earlier aggregates
             learner.teach(labeled, labels, weights=weights)
         else:
-            who = "crowd-1" if method == "al-crowd" else "expert"
+            who = {"al-crowd": "crowd-1", "al-llm": "llm"}.get(method, "expert")
             labels = [simulator.label(who, int(pool[p])) for p in positions]
             spent += COSTS[who] * len(positions)
             learner.teach(positions, labels)
@@ -529,12 +534,14 @@ def write_report(results: dict, out: Path, seconds: float) -> None:
                   f"{', '.join(f'{d:+.4f}' for d in difference)}): **{verdict}**.",
                   f"Share of the expert's cost proactive needed to reach the expert's final {metric}, per seed: "
                   f"{', '.join('never' if not np.isfinite(r) else f'{r:.2f}' for r in reach)}."]
-        if "al-crowd" in by_method:
-            crowd_half = np.array([_score_at(by_method["al-crowd"][s], f / 2) for s, f in zip(order, full_cost,
-                                                                                                strict=True)])
-            mean, half_width = _t_interval(proactive_half - crowd_half)
-            lines.append(f"Proactive minus AL with one crowd worker, both at half the expert's cost: "
-                         f"{mean:+.4f} ± {half_width:.4f}.")
+        for other, words in (("al-crowd", "AL with one crowd worker"), ("al-llm", "AL with the LLM alone")):
+            if other not in by_method:
+                continue
+            other_half = np.array([_score_at(by_method[other][s], f / 2) for s, f in zip(order, full_cost,
+                                                                                          strict=True)])
+            mean, half_width = _t_interval(proactive_half - other_half)
+            lines.append(f"Proactive minus {words}, both at half the expert's cost: {mean:+.4f} ± "
+                         f"{half_width:.4f} (paired, 95 % t-interval).")
         lines.append("")
         axis.set_title(task)
         axis.set_xlabel("annotation cost")
