@@ -69,7 +69,7 @@ def _acquirer(args: argparse.Namespace, seed: int):
     from labelwise.models import EmbeddingTagger
 
     # frozen MiniLM word vectors (no disk cache: encoding the pool is paid, as inference) + a CRF head
-    return EmbeddingTagger(random_state=seed)
+    return EmbeddingTagger(min_steps=args.acquisition_min_steps, random_state=seed)
 
 
 def _active_learning(model, pool, seed: int, budget: int, queries: int, subsampler=None):
@@ -117,7 +117,7 @@ def run(args: argparse.Namespace) -> None:
     def log(message: str) -> None:
         print(f"[seed {seed}] {message}", file=sys.stderr, flush=True)
         # Written after every arm, so a run cut short keeps what it finished.
-        (out / f"seed{seed}.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+        (out / f"seed{seed}{args.label}.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
 
     if {"cheap", "asm", "succ"} & set(args.arms):
         # One AL run with the cheap acquisition model and UPS; each cheap arm pays for it in full.
@@ -127,9 +127,10 @@ def run(args: argparse.Namespace) -> None:
         acquired = learner.labeled_dataset()
         rest = np.setdiff1d(np.arange(len(pool)), learner.labeled_indices)
         unlabeled = pool.subset(rest)
-        record["al"] = {"train_cpu": al_train, "inference_cpu": al_inference, "candidates": candidates,
+        record[f"config{args.label}"] = dict(vars(args))
+        record[f"al{args.label}"] = {"train_cpu": al_train, "inference_cpu": al_inference, "candidates": candidates,
                         "n_gold": len(acquired), "acquisition_f1": _f1(learner.model, test)}
-        log(f"al {record['al']}")
+        log(f"al {record[f'al{args.label}']}")
 
         def plasm(acquisition_model, fraction: float, require_entities: bool):
             result = plasm_tagging(acquired, unlabeled, lambda: _successor(args, seed),
@@ -150,20 +151,20 @@ def run(args: argparse.Namespace) -> None:
                     "pseudo_with_entities": sum(any(t != "O" for t in tags) for tags in predicted)}
 
         if "cheap" in args.arms:  # pseudo-labels from the acquisition model
-            record["cheap"] = plasm(learner.model, args.pseudo_fraction, args.require_entities)
-            log(f"cheap {record['cheap']}")
+            record[f"cheap{args.label}"] = plasm(learner.model, args.pseudo_fraction, args.require_entities)
+            log(f"cheap {record[f'cheap{args.label}']}")
         if "asm" in args.arms:  # the successor trained once on the acquired gold (no pseudo-labels)
             started = time.process_time()
             gold_only = _successor(args, seed)
             gold_only.prepare(pool)
             gold_only.fit(acquired)
             fit = time.process_time() - started
-            record["asm"] = {"f1": _f1(gold_only, test), "fit_cpu": fit, "train_cpu": al_train + fit,
+            record[f"asm{args.label}"] = {"f1": _f1(gold_only, test), "fit_cpu": fit, "train_cpu": al_train + fit,
                              "inference_cpu": al_inference, "n_gold": len(acquired)}
-            log(f"asm {record['asm']}")
+            log(f"asm {record[f'asm{args.label}']}")
         if "succ" in args.arms:  # pseudo-labels from the successor trained on the gold (the PLASM paper's)
-            record["succ"] = plasm(None, args.pseudo_fraction, args.require_entities)
-            log(f"succ {record['succ']}")
+            record[f"succ{args.label}"] = plasm(None, args.pseudo_fraction, args.require_entities)
+            log(f"succ {record[f'succ{args.label}']}")
     if "expensive" in args.arms:
         learner, train_cpu, query_cpu, candidates = _active_learning(_successor(args, seed), pool, seed, budget,
                                                                      args.queries)
@@ -195,7 +196,17 @@ VARIANTS = (
 
 def report(args: argparse.Namespace) -> str:
     records = [json.loads(p.read_text()) for p in sorted(Path(args.out).glob("seed*.json"))]
+    for folder in args.also:  # labelled cheap runs: their keys join the record of their seed
+        extra = {}
+        for path in sorted(Path(folder).glob("seed*.json")):
+            other = json.loads(path.read_text())
+            extra.setdefault(other["seed"], {}).update(other)
+        for record in records:
+            for key, value in extra.get(record["seed"], {}).items():
+                record.setdefault(key, value)
     records = [r for r in records if "expensive" in r and "al" in r]
+    labels = [key[2:] for key in records[0] if key.startswith("al") and all(key in r for r in records)] \
+        if records else []
     if not records:
         raise SystemExit(f"no finished seeds in {args.out}")
     first = records[0]
@@ -217,11 +228,11 @@ def report(args: argparse.Namespace) -> str:
         f"{config['query_share']:.0%} of the pool's tokens ({first['query_tokens']} tokens), MNLP, "
         f"{len(records)} seeds ({', '.join(str(r['seed']) for r in records)}). Successor: packaged MiniLM "
         f"TransformerTagger ({config['successor_epochs']} epochs, lr {config['successor_lr']}); the expensive arm "
-        f"runs AL with it. Cheap arms share one AL run with the acquisition model {acquirer} + UPS "
-        f"(gamma {config['ups_gamma']}, T {config['ups_temperature']}); each pays for that run in full. PLASM: "
-        f"pseudo-labels on the {config['pseudo_fraction']:.0%} most confident (MNLP) unlabeled sentences"
+        f"runs AL with it. Each cheap configuration (a bold row) runs AL once with the acquisition model {acquirer} "
+        f"+ UPS (gamma {config['ups_gamma']}, T {config['ups_temperature']}); each of its arms pays for that run in "
+        f"full. PLASM: pseudo-labels on the most confident (MNLP) unlabeled sentences (the fraction in the row)"
         f"{' among those with a predicted entity' if config.get('require_entities') else ''}; TracIn on a fresh "
-        f"acquisition-type model trained on gold + pseudo-labels drops {config['tracin_drop']:.0%} of them.",
+        "acquisition-type model trained on gold + pseudo-labels drops the highest self-influence.",
         "",
         "Times are CPU seconds of the benchmark process (one thread); inference includes the acquisition model's "
         "encoding of the pool. Cuts are per seed, `1 - cheap / expensive`; ± is the 95 % t-interval over seeds "
@@ -233,36 +244,45 @@ def report(args: argparse.Namespace) -> str:
         row("inference CPU s, expensive", [x["inference_cpu"] for x in e], "{:.1f}"),
         row("span F1, expensive (successor's own AL)", [x["f1"] for x in e]),
         row("gold sentences, expensive", [x["n_gold"] for x in e], "{:.0f}"),
-        row("cheap AL: training CPU s", [x["train_cpu"] for x in al], "{:.1f}"),
-        row("cheap AL: inference CPU s (pool encoding + queries)", [x["inference_cpu"] for x in al], "{:.1f}"),
-        row("cheap AL: span F1 of the acquisition model", [x["acquisition_f1"] for x in al]),
-        row("cheap AL: gold sentences", [x["n_gold"] for x in al], "{:.0f}"),
     ]
-    for key, title in VARIANTS:
-        if not all(key in r for r in records):
-            continue
-        c = [r[key] for r in records]
-        diffs = [y["f1"] - x["f1"] for x, y in zip(e, c, strict=True)]
+    for label in labels:
+        al = [r[f"al{label}"] for r in records]
+        setting = records[0].get(f"config{label}", config)
         lines += [
-            f"| *{key}: {title}* | | |",
-            row(f"{key}: training CPU s", [x["train_cpu"] for x in c], "{:.1f}"),
-            row(f"**{key}: training-time cut**",
-                [1 - y["train_cpu"] / x["train_cpu"] for x, y in zip(e, c, strict=True)], "{:.1%}"),
-            row(f"**{key}: inference-time cut**",
-                [1 - y["inference_cpu"] / x["inference_cpu"] for x, y in zip(e, c, strict=True)], "{:.1%}"),
-            row(f"{key}: total (train + inference) cut",
-                [1 - (y["train_cpu"] + y["inference_cpu"]) / (x["train_cpu"] + x["inference_cpu"])
-                 for x, y in zip(e, c, strict=True)], "{:.1%}"),
-            row(f"{key}: span F1", [x["f1"] for x in c]),
-            row(f"**{key}: F1 difference vs expensive (paired)** ({sum(d < 0 for d in diffs)} of {len(diffs)} "
-                "seeds below)", diffs),
+            f"| **cheap AL{label}** (acquisition min_steps {setting.get('acquisition_min_steps', 400)}, pseudo-labels "
+            f"{setting['pseudo_fraction']:.0%}, TracIn drop {setting['tracin_drop']:.0%}) | | |",
+            row(f"cheap AL{label}: training CPU s", [x["train_cpu"] for x in al], "{:.1f}"),
+            row(f"cheap AL{label}: inference CPU s (pool encoding + queries)", [x["inference_cpu"] for x in al],
+                "{:.1f}"),
+            row(f"cheap AL{label}: span F1 of the acquisition model", [x["acquisition_f1"] for x in al]),
+            row(f"cheap AL{label}: gold sentences", [x["n_gold"] for x in al], "{:.0f}"),
         ]
-        if "n_pseudo" in c[0]:
-            lines += [row(f"{key}: pseudo-labelled sentences (with a predicted entity)",
-                          [x["n_pseudo"] for x in c], "{:.0f}"),
-                      row(f"{key}: dropped by TracIn", [x["n_dropped"] for x in c], "{:.0f}"),
-                      row(f"{key}: span F1 of the kept pseudo-labels (vs gold)",
-                          [x["pseudo_label_f1"] or 0.0 for x in c])]
+        for base, title in VARIANTS:
+            key = base + label
+            if not all(key in r for r in records):
+                continue
+            c = [r[key] for r in records]
+            diffs = [y["f1"] - x["f1"] for x, y in zip(e, c, strict=True)]
+            lines += [
+                f"| *{key}: {title}* | | |",
+                row(f"{key}: training CPU s", [x["train_cpu"] for x in c], "{:.1f}"),
+                row(f"**{key}: training-time cut**",
+                    [1 - y["train_cpu"] / x["train_cpu"] for x, y in zip(e, c, strict=True)], "{:.1%}"),
+                row(f"**{key}: inference-time cut**",
+                    [1 - y["inference_cpu"] / x["inference_cpu"] for x, y in zip(e, c, strict=True)], "{:.1%}"),
+                row(f"{key}: total (train + inference) cut",
+                    [1 - (y["train_cpu"] + y["inference_cpu"]) / (x["train_cpu"] + x["inference_cpu"])
+                     for x, y in zip(e, c, strict=True)], "{:.1%}"),
+                row(f"{key}: span F1", [x["f1"] for x in c]),
+                row(f"**{key}: F1 difference vs expensive (paired)** ({sum(d < 0 for d in diffs)} of "
+                    f"{len(diffs)} seeds below)", diffs),
+            ]
+            if "n_pseudo" in c[0]:
+                lines += [row(f"{key}: pseudo-labelled sentences", [x["n_pseudo"] for x in c], "{:.0f}"),
+                          row(f"{key}: dropped by TracIn", [x["n_dropped"] for x in c], "{:.0f}"),
+                          row(f"{key}: span F1 of the kept pseudo-labels (vs gold)",
+                              [x["pseudo_label_f1"] or 0.0 for x in c])]
+    al = [r["al"] for r in records]
     lines += [
         "",
         f"UPS candidates per query (cheap AL, seed {records[0]['seed']}): {al[0]['candidates']}; "
@@ -297,11 +317,16 @@ def main() -> None:
     go.add_argument("--pseudo-fraction", type=float, default=0.1)
     go.add_argument("--tracin-drop", type=float, default=0.1)
     go.add_argument("--arms", default="cheap,asm,expensive,succ")
+    go.add_argument("--acquisition-min-steps", type=int, default=400,
+                    help="EmbeddingTagger's min_steps (its fit cost at a few dozen sentences)")
+    go.add_argument("--label", default="", help="suffix of the record's keys and file (a second cheap "
+                    "configuration run beside the first; merge it with report --also)")
     go.add_argument("--acquirer", choices=("embedding", "bilstm"), default="embedding")
     go.add_argument("--require-entities", action=argparse.BooleanOptionalAction, default=True,
                     help="pseudo-label only sentences with a predicted entity")
     rep = commands.add_parser("report", help="the table of the finished seeds")
     rep.add_argument("--out", required=True)
+    rep.add_argument("--also", action="append", default=[], help="folder of labelled runs to merge by seed")
     rep.add_argument("--write", default=None, help="also write the markdown here")
     rep.add_argument("--command", default="see the module docstring", help="the command line to quote")
     args = parser.parse_args()
