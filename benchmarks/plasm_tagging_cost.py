@@ -195,7 +195,8 @@ VARIANTS = (
 
 
 def report(args: argparse.Namespace) -> str:
-    records = [json.loads(p.read_text()) for p in sorted(Path(args.out).glob("seed*.json"))]
+    records = [json.loads(p.read_text()) for p in sorted(Path(args.out).glob("seed*.json"))
+               if p.stem[4:].isdigit()]  # labelled runs (seed0_fast.json) join through --also
     for folder in args.also:  # labelled cheap runs: their keys join the record of their seed
         extra = {}
         for path in sorted(Path(folder).glob("seed*.json")):
