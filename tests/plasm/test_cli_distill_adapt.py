@@ -79,6 +79,26 @@ def test_plasm_on_conll_files_runs_the_tagging_pipeline(tmp_path, sentences, tea
     assert rows[0]["tokens"] == list(sentences.tokens[0]) and rows[0]["tags"] == list(sentences.tags[0])
 
 
+def test_plasm_require_entities_pseudo_labels_only_sentences_with_a_predicted_entity(tmp_path, sentences, tiny_bert):
+    from labelwise.models import BiLSTMCRFTagger
+
+    # Trained long on the pool's own sentences, so it predicts entities in some, not all.
+    acquisition = BiLSTMCRFTagger(word_dim=16, char_dim=8, char_filters=8, hidden=16, epochs=60, learning_rate=1e-2,
+                                  random_state=0).fit(sentences)
+    predicted = acquisition.predict(sentences.subset(range(8, 24)))
+    with_entity = sum(any(tag != "O" for tag in tags) for tags in predicted)
+    assert 0 < with_entity < 16
+    folder = acquisition.save(tmp_path / "acquisition")
+    acquired = _conll(tmp_path / "acquired.conll", sentences.subset(range(8)))
+    pool = _conll(tmp_path / "pool.conll", sentences.subset(range(8, 24)))
+    assert main(["plasm", "--acquired", acquired, "--pool", pool, "--output", str(tmp_path / "out"),
+                 "--successor", tiny_bert, "--acquisition-model", str(folder), "--epochs", "1",
+                 "--pseudo-label-fraction", "1.0", "--tracin-filter-fraction", "0", "--require-entities"]) == 0
+    pseudo = [json.loads(line) for line in (tmp_path / "out" / "pseudo_labels.jsonl").read_text().splitlines()]
+    assert len(pseudo) == with_entity
+    assert all(any(tag != "O" for tag in row["tags"]) for row in pseudo)
+
+
 def test_distill_a_classifier_into_a_transformer(tmp_path, ag_news, tiny_bert):
     from labelwise.models import TfidfLogisticRegression
 

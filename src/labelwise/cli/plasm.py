@@ -35,6 +35,9 @@ def add_parser(commands: Any) -> None:
                              "the pool and a fresh copy of it is TracIn's model. Default: the successor does both")
     parser.add_argument("--confidence", choices=("mnlp", "mean_max"), default="mnlp",
                         help="tagging: sentence confidence that ranks the pseudo-labels (default: mnlp)")
+    parser.add_argument("--require-entities", action="store_true",
+                        help="tagging: pseudo-label only sentences with a predicted entity (the fraction still "
+                             "counts the whole pool); all-O pseudo-labels from a weak acquisition model hurt")
 
 
 def _successor_factory(name: str, output: Path, args: argparse.Namespace) -> Any:
@@ -82,6 +85,7 @@ def _run_tagging(args: argparse.Namespace, output: Path) -> int:
     result = plasm_tagging(acquired, pool, build, acquisition_model=acquisition,
                            pseudo_label_fraction=args.pseudo_label_fraction, confidence=args.confidence,
                            confidence_threshold=args.confidence_threshold,
+                           require_entities=args.require_entities,
                            tracin_filter_fraction=args.tracin_filter_fraction, random_state=args.seed)
     with open(output / "train.jsonl", "w", encoding="utf-8") as handle:
         for row, (tokens, tags) in enumerate(zip(result.dataset.tokens, result.dataset.tags, strict=True)):
