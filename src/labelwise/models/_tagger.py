@@ -28,7 +28,12 @@ from labelwise.models.torch_utils import choose_device, enable_dropout
 
 
 class TaggerBase(LabelwiseModel):
-    """Base class of the taggers; not meant to be used directly."""
+    """Base class of the taggers; not meant to be used directly.
+
+    Every tagger takes ``validation_fraction``: the share of the labeled sentences held out
+    for early stopping (the epoch with the lowest held-out loss is kept; 0, the default:
+    train on every sentence, no stopping). After ``fit``: ``train_losses_``,
+    ``validation_losses_`` (per epoch; empty without a held-out part), ``best_epoch_``."""
 
     provides = ("token_probabilities", "best_path_log_probability", "mc_token_probabilities", "embeddings")
 
@@ -54,6 +59,7 @@ class TaggerBase(LabelwiseModel):
             self.module_ = module
             rates = self._parameter_rates(module)
             config = self._training_config()
+            config.validation_fraction = float(getattr(self, "validation_fraction", 0.0))
             try:
                 result = train(module, len(examples), lambda rows: self._batch_loss(examples, rows), config,
                                device=self.device_, generator=generator,
@@ -62,6 +68,8 @@ class TaggerBase(LabelwiseModel):
                 self.__dict__.pop("module_", None)
                 raise
         self.train_losses_ = result.epoch_losses
+        self.validation_losses_ = result.validation_losses
+        self.best_epoch_ = result.best_epoch
         return self
 
     def _parameter_rates(self, module: Any) -> dict[int, float]:

@@ -66,13 +66,14 @@ class BiLSTMCRFTagger(TaggerBase):
     Outputs: ``predict`` (Viterbi paths as tag tuples), ``best_paths`` (paths and their
     log-probabilities), ``token_marginals`` (forward-backward, one ``(length, n_tags)``
     array per sentence), ``token_marginals_mc`` (MC dropout), ``embed`` (mean of the
-    BiLSTM states, ``(n, 2·hidden)``).
+    BiLSTM states, ``(n, 2·hidden)``). ``validation_fraction``: share of the labeled
+    sentences held out for early stopping (0: none).
     """
 
     def __init__(self, *, word_dim: int = 100, char_dim: int = 30, char_filters: int = 50, hidden: int = 100,
                  dropout: float = 0.5, epochs: int = 10, batch_size: int = 16, learning_rate: float = 3e-3,
                  min_word_count: int = 1, max_word_length: int = 20, device: str | None = None,
-                 random_state: RandomState = 0, progress: bool = False) -> None:
+                 random_state: RandomState = 0, progress: bool = False, validation_fraction: float = 0.0) -> None:
         self.word_dim = word_dim
         self.char_dim = char_dim
         self.char_filters = char_filters
@@ -86,6 +87,7 @@ class BiLSTMCRFTagger(TaggerBase):
         self.device = device
         self.random_state = random_state
         self.progress = progress
+        self.validation_fraction = validation_fraction
 
     # ---- vocabulary --------------------------------------------------------------------
     def prepare(self, pool: TaggingDataset) -> None:

@@ -225,13 +225,16 @@ class EmbeddingTagger(TaggerBase):
         max_length, encode_batch_size, device, cache_dir: the encoder's settings (as in
             :class:`~labelwise.models.EmbeddingClassifier`).
         random_state: seed of the head (None: fresh entropy per fit).
+        validation_fraction: share of the labeled sentences held out for early stopping
+            (0: none).
     """
 
     def __init__(self, encoder: str | None = "minilm", *, crf: bool = True, hidden: int = 0,
                  context_window: int = 0, shape_features: bool = True, dropout: float = 0.2, epochs: int = 30,
                  min_steps: int = 400, batch_size: int = 32, learning_rate: float = 1e-2, weight_decay: float = 1e-4,
                  max_length: int = 256, encode_batch_size: int = 64, device: str | None = None,
-                 cache_dir: str | None = None, random_state: RandomState = 0, progress: bool = False) -> None:
+                 cache_dir: str | None = None, random_state: RandomState = 0, progress: bool = False,
+                 validation_fraction: float = 0.0) -> None:
         self.encoder = encoder
         self.crf = crf
         self.hidden = hidden
@@ -249,6 +252,7 @@ class EmbeddingTagger(TaggerBase):
         self.cache_dir = cache_dir
         self.random_state = random_state
         self.progress = progress
+        self.validation_fraction = validation_fraction
 
     # ---- features ----------------------------------------------------------------------
     def word_encoder(self) -> WordEncoder:

@@ -49,13 +49,15 @@ class TransformerTagger(TaggerBase):
         crf: put a linear-chain CRF over the word emissions.
         max_length: pieces per window (special tokens included).
         stride: overlapping pieces between consecutive windows of a long sentence.
+        validation_fraction: share of the labeled sentences held out for early stopping
+            (0: none).
     """
 
     def __init__(self, model_name_or_path: str | os.PathLike | None = None, *, crf: bool = False,
                  max_length: int = 128, stride: int = 32, batch_size: int = 16, inference_batch_size: int = 32,
                  epochs: int = 3, learning_rate: float = 5e-5, crf_learning_rate: float = 5e-3,
                  device: str | None = None, mixed_precision: bool = True, random_state: RandomState = 0,
-                 progress: bool = False) -> None:
+                 progress: bool = False, validation_fraction: float = 0.0) -> None:
         self.model_name_or_path = model_name_or_path
         self.crf = crf
         self.max_length = max_length
@@ -69,6 +71,7 @@ class TransformerTagger(TaggerBase):
         self.mixed_precision = mixed_precision
         self.random_state = random_state
         self.progress = progress
+        self.validation_fraction = validation_fraction
 
     # ---- tokenization ------------------------------------------------------------------
     def _tokenizer(self) -> Any:
