@@ -129,3 +129,15 @@ def test_bad_model_path_gives_config_error_offline(monkeypatch, tmp_path, train_
 def test_fit_needs_targets():
     with pytest.raises(Exception, match="targets"):
         _tiny_model().fit(Seq2SeqDataset(("an email",), None))
+
+
+@pytest.mark.slow
+def test_validation_fraction_holds_out_pairs_and_keeps_the_best_epoch(train_set):
+    model = _tiny_model(epochs=3, batch_size=2, validation_fraction=0.25).fit(train_set)
+    assert 1 <= len(model.validation_losses_) <= 3
+    assert model.validation_losses_[model.best_epoch_] == min(model.validation_losses_)
+    assert model.get_params()["validation_fraction"] == 0.25
+    # 2 of the 8 pairs held out, batch 2: three steps per epoch (four on all 8).
+    assert len(model.loss_history_) == 3 * len(model.validation_losses_)
+    plain = _tiny_model(epochs=1).fit(train_set)
+    assert plain.validation_losses_ == [] and plain.best_epoch_ is None

@@ -20,7 +20,7 @@ import numpy as np
 
 from labelwise.errors import ConfigError, DataError, NotFittedError
 from labelwise.models._estimator import LabelwiseModel, resolve_seed, seeded
-from labelwise.models._training import TrainingConfig, train
+from labelwise.models._training import TrainingConfig, TrainingResult, train
 from labelwise.models.pretrained import default_encoder_path, resolve_model_path
 from labelwise.models.torch_utils import (
     autocast,
@@ -70,6 +70,9 @@ class TransformerSeq2Seq(LabelwiseModel):
         mixed_precision: autocast (bf16/fp16) on CUDA; ignored on the CPU.
         random_state: seed of weight initialisation, shuffling and dropout.
         progress: show tqdm bars for training and inference.
+        validation_fraction: share of the labeled pairs held out for early stopping of the
+            fine-tuning (the epoch with the lowest held-out loss is kept; 0: none). After
+            ``fit``: ``validation_losses_`` (per epoch) and ``best_epoch_``.
 
     Every ``fit`` starts again from the same warm start (as active learning retrains from
     scratch on the grown labeled set).
@@ -95,6 +98,7 @@ class TransformerSeq2Seq(LabelwiseModel):
         lead_warm_up_epochs: int = 0,
         lead_warm_up_learning_rate: float = 5e-4,
         lead_max_words: int = 8,
+        validation_fraction: float = 0.0,
     ) -> None:
         self.model_name_or_path = model_name_or_path
         self.max_source_length = max_source_length
@@ -111,6 +115,7 @@ class TransformerSeq2Seq(LabelwiseModel):
         self.lead_warm_up_epochs = lead_warm_up_epochs
         self.lead_warm_up_learning_rate = lead_warm_up_learning_rate
         self.lead_max_words = lead_max_words
+        self.validation_fraction = validation_fraction
 
     # ---- construction ------------------------------------------------------------------
     def _ensure_loaded(self) -> None:
@@ -250,20 +255,23 @@ class TransformerSeq2Seq(LabelwiseModel):
             raise DataError("fit got an empty dataset.", fix="label at least one example first.")
         self._ensure_loaded()
         self._network.load_state_dict(self._initial_state)
-        self.loss_history_ = self._train(self._encode_sources(dataset.sources), self._encode_targets(dataset.targets),
-                                         self.epochs, self.learning_rate, desc="fine-tuning")
+        result = self._train(self._encode_sources(dataset.sources), self._encode_targets(dataset.targets),
+                             self.epochs, self.learning_rate, desc="fine-tuning",
+                             validation_fraction=float(self.validation_fraction))
+        self.loss_history_ = result.step_losses
+        self.validation_losses_, self.best_epoch_ = result.validation_losses, result.best_epoch
         self.fitted_ = True
         self._memo = {}
         return self
 
     def _train(self, sources: list[list[int]], targets: list[list[int]], epochs: int, learning_rate: float,
-               desc: str) -> list[float]:
-        """AdamW with linear decay (no warm-up) from the current weights (the shared loop);
-        returns the loss per step."""
+               desc: str, validation_fraction: float = 0.0) -> TrainingResult:
+        """AdamW with linear decay (no warm-up) from the current weights (the shared loop)."""
         network = self._network
         config = TrainingConfig(epochs=epochs, batch_size=self.batch_size, learning_rate=learning_rate,
                                 weight_decay=self.weight_decay, warmup_ratio=0.0, max_grad_norm=1.0,
-                                mixed_precision=self.mixed_precision, progress=self.progress, description=desc)
+                                mixed_precision=self.mixed_precision, progress=self.progress, description=desc,
+                                validation_fraction=validation_fraction)
 
         def batch_loss(rows: np.ndarray) -> Any:
             input_ids, mask = self._source_batch([sources[i] for i in rows])
@@ -274,8 +282,7 @@ class TransformerSeq2Seq(LabelwiseModel):
                 return network(input_ids=input_ids, attention_mask=mask, labels=labels).loss
 
         with seeded(resolve_seed(self.random_state), self._device) as generator:
-            result = train(network, len(sources), batch_loss, config, device=self._device, generator=generator)
-        return result.step_losses
+            return train(network, len(sources), batch_loss, config, device=self._device, generator=generator)
 
     def _check_fitted(self) -> None:
         if not self.is_fitted:
