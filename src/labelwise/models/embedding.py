@@ -161,36 +161,48 @@ class SentenceEncoder:
         return None if self.cache_dir is None else self.cache_dir / self.identity
 
     def _read_disk(self) -> None:
+        """Load every complete chunk of the disk cache once (a ``.npy`` matrix and, written
+        after it, its ``.keys`` list)."""
         folder = self._folder()
         if folder is None or self._loaded_disk:
             return
         self._loaded_disk = True
         if not folder.is_dir():
             return
-        for hashes_file in sorted(folder.glob("*.keys")):
-            matrix_file = hashes_file.with_suffix(".npy")
+        for keys_file in sorted(folder.glob("*.keys")):
             try:
-                hashes = hashes_file.read_text(encoding="ascii").split()
-                matrix = np.load(matrix_file, allow_pickle=False)
+                text = keys_file.read_text(encoding="ascii")
+                matrix = np.load(keys_file.with_suffix(".npy"), allow_pickle=False)
             except (OSError, ValueError):
                 continue  # a chunk another process is still writing, or a damaged one: re-encode
-            if matrix.ndim != 2 or matrix.shape[0] != len(hashes) or matrix.dtype != np.float32:
+            if matrix.ndim != 2 or matrix.dtype != np.float32:
                 continue
-            for digest, row in zip(hashes, matrix, strict=True):
-                self._rows.setdefault(bytes.fromhex(digest), row)
+            for digest, value in self._chunk_entries(text, matrix):
+                self._rows.setdefault(bytes.fromhex(digest), value)
 
-    def _write_disk(self, keys: list[bytes], matrix: np.ndarray) -> None:
+    def _write_disk(self, keys: list[bytes], values: Any) -> None:
         folder = self._folder()
         if folder is None:
             return
         import io
 
         name = hashlib.blake2b(b"".join(keys), digest_size=12).hexdigest()
+        matrix, key_lines = self._chunk_of(keys, values)
         buffer = io.BytesIO()
         np.save(buffer, np.ascontiguousarray(matrix, dtype=np.float32), allow_pickle=False)
         # the matrix first, its key list last: a chunk without keys is ignored by readers
         atomic_write_bytes(folder / f"{name}.npy", buffer.getvalue())
-        atomic_write_text(folder / f"{name}.keys", "\n".join(key.hex() for key in keys) + "\n")
+        atomic_write_text(folder / f"{name}.keys", key_lines)
+
+    # The chunk format, one row per text; WordEncoder stores a row per word instead.
+    def _chunk_of(self, keys: list[bytes], values: Any) -> tuple[np.ndarray, str]:
+        """The matrix and the ``.keys`` text of one chunk."""
+        return np.asarray(values), "\n".join(key.hex() for key in keys) + "\n"
+
+    def _chunk_entries(self, text: str, matrix: np.ndarray) -> list[tuple[str, Any]]:
+        """``(hex key, cached value)`` pairs of one chunk read back; none if it does not fit."""
+        hashes = text.split()
+        return list(zip(hashes, matrix, strict=True)) if matrix.shape[0] == len(hashes) else []
 
 
 class _null:

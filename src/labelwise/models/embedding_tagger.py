@@ -10,7 +10,6 @@ in seconds on a CPU.
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import threading
 from collections.abc import Sequence
@@ -19,7 +18,6 @@ from typing import Any
 
 import numpy as np
 
-from labelwise._io import atomic_write_bytes, atomic_write_text
 from labelwise._random import RandomState
 from labelwise.data.datasets import TaggingDataset
 from labelwise.errors import ConfigError, DataError
@@ -125,37 +123,23 @@ class WordEncoder(SentenceEncoder):
     def embed(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         raise ConfigError("a WordEncoder embeds sentences of words: call embed_words().")
 
-    def _read_disk(self) -> None:
-        folder = self._folder()
-        if folder is None or self._loaded_disk:
-            return
-        self._loaded_disk = True
-        if not folder.is_dir():
-            return
-        for keys_file in sorted(folder.glob("*.keys")):
-            try:
-                entries = [line.split() for line in keys_file.read_text(encoding="ascii").splitlines()]
-                matrix = np.load(keys_file.with_suffix(".npy"), allow_pickle=False)
-                counts = [int(count) for _, count in entries]
-            except (OSError, ValueError):
-                continue  # a chunk another process is still writing, or a damaged one: re-encode
-            if matrix.ndim != 2 or matrix.dtype != np.float32 or matrix.shape[0] != sum(counts):
-                continue
-            offsets = np.cumsum([0, *counts])
-            for (digest, _), start, end in zip(entries, offsets[:-1], offsets[1:], strict=True):
-                self._rows.setdefault(bytes.fromhex(digest), matrix[start:end])
+    def _chunk_of(self, keys: list[bytes], values: Any) -> tuple[np.ndarray, str]:
+        """A chunk holds the word rows of its sentences one after another; each key line
+        says how many rows are its sentence's."""
+        return (np.concatenate(values),
+                "".join(f"{key.hex()} {len(rows)}\n" for key, rows in zip(keys, values, strict=True)))
 
-    def _write_disk(self, keys: list[bytes], rows: list[np.ndarray]) -> None:  # type: ignore[override]
-        folder = self._folder()
-        if folder is None:
-            return
-        name = hashlib.blake2b(b"".join(keys), digest_size=12).hexdigest()
-        buffer = io.BytesIO()
-        np.save(buffer, np.ascontiguousarray(np.concatenate(rows), dtype=np.float32), allow_pickle=False)
-        # the matrix first, its key list last: a chunk without keys is ignored by readers
-        atomic_write_bytes(folder / f"{name}.npy", buffer.getvalue())
-        atomic_write_text(folder / f"{name}.keys",
-                          "".join(f"{key.hex()} {len(r)}\n" for key, r in zip(keys, rows, strict=True)))
+    def _chunk_entries(self, text: str, matrix: np.ndarray) -> list[tuple[str, Any]]:
+        try:
+            entries = [line.split() for line in text.splitlines()]
+            counts = [int(count) for _, count in entries]
+        except ValueError:
+            return []  # a damaged key list: re-encode
+        if matrix.shape[0] != sum(counts):
+            return []
+        offsets = np.cumsum([0, *counts])
+        return [(digest, matrix[start:end])
+                for (digest, _), start, end in zip(entries, offsets[:-1], offsets[1:], strict=True)]
 
 
 _WORD_ENCODERS: dict[tuple, WordEncoder] = {}
