@@ -110,19 +110,7 @@ def test_model_checkpoints_are_loaded_and_final_weights_restored(tmp_path):
         torch.save(state, path)
         paths.append({"path": str(path), "learning_rate": lr})
 
-    class Adapter:
-        module_ = net
-        checkpoints_ = paths
-
-        def last_layer_features(self, dataset):
-            with torch.no_grad():
-                return net.features(torch.as_tensor(dataset)).numpy()
-
-        def predict_proba(self, dataset):
-            with torch.no_grad():
-                return torch.softmax(net(torch.as_tensor(dataset)), 1).numpy()
-
-    outputs = model_checkpoint_outputs(Adapter(), features)
+    outputs = model_checkpoint_outputs(_adapter_with(net, paths), features)
     assert len(outputs) == 2
     assert not np.allclose(outputs[0].probabilities, outputs[1].probabilities)
     for key, value in net.state_dict().items():
