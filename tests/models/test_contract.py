@@ -23,7 +23,6 @@ from sklearn.base import clone  # noqa: E402
 from labelwise import models  # noqa: E402
 from labelwise.data import ClassificationDataset, Seq2SeqDataset, TaggingDataset  # noqa: E402
 from labelwise.models import LabelwiseModel  # noqa: E402
-from labelwise.models.pretrained import default_encoder_path  # noqa: E402
 from labelwise.outputs.producers import model_can_produce, output_kind  # noqa: E402
 
 TEXTS = ["the match ended in a draw", "stocks fell sharply today", "a new phone was released",
@@ -39,16 +38,9 @@ TAGS = [("B-PER", "O", "O", "B-LOC", "I-LOC"), ("B-PER", "O", "O", "B-ORG"),
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory):
     """A 2-layer, 32-wide BERT with random weights and MiniLM's tokenizer."""
-    from transformers import AutoTokenizer, BertConfig, BertForMaskedLM
+    from tiny_models import save_tiny_bert
 
-    folder = tmp_path_factory.mktemp("tiny_bert")
-    tokenizer = AutoTokenizer.from_pretrained(default_encoder_path())
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
-                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=128)
-    torch.manual_seed(0)
-    BertForMaskedLM(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return str(folder)
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny_bert"), head="BertForMaskedLM")
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,6 @@ from labelwise.loop import ActiveLearner  # noqa: E402
 from labelwise.metrics import span_f1  # noqa: E402
 from labelwise.models import EmbeddingTagger, get_model  # noqa: E402
 from labelwise.models.embedding_tagger import WordEncoder, get_word_encoder  # noqa: E402
-from labelwise.models.pretrained import default_encoder_path  # noqa: E402
 from labelwise.outputs.tagging import pad_token_rows  # noqa: E402
 
 TAGS = ("O", "B-PER", "I-PER")
@@ -41,16 +40,9 @@ def _toy(names: list[str], n: int, seed: int) -> TaggingDataset:
 
 @pytest.fixture(scope="module")
 def tiny_bert(tmp_path_factory):
-    from transformers import AutoTokenizer, BertConfig, BertModel
+    from tiny_models import save_tiny_bert
 
-    folder = tmp_path_factory.mktemp("tiny_bert_tagger")
-    tokenizer = AutoTokenizer.from_pretrained(default_encoder_path())
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=16, num_hidden_layers=1,
-                        num_attention_heads=2, intermediate_size=32, max_position_embeddings=64)
-    torch.manual_seed(0)
-    BertModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return str(folder)
+    return save_tiny_bert(tmp_path_factory.mktemp("tiny_bert_tagger"), hidden=16, layers=1, max_positions=64)
 
 
 @pytest.fixture(scope="module")

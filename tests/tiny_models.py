@@ -1,0 +1,27 @@
+"""Tiny random transformers saved as folders, with the packaged MiniLM tokenizer (on
+pytest's ``pythonpath``: the model, PLASM and contract tests build them from here)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def save_tiny_bert(folder: Path, *, hidden: int = 32, layers: int = 2, max_positions: int = 128,
+                   head: str = "BertModel") -> str:
+    """A BERT with random weights (seeded without touching the global generator) of width
+    ``hidden`` and ``layers`` layers; ``head`` is the transformers class saved (e.g.
+    ``"BertForMaskedLM"`` for a masked-LM head). Returns the folder as a string."""
+    import torch
+    import transformers
+
+    from labelwise.models.pretrained import default_encoder_path
+
+    tokenizer = transformers.AutoTokenizer.from_pretrained(default_encoder_path())
+    config = transformers.BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=hidden, num_hidden_layers=layers,
+                                     num_attention_heads=2, intermediate_size=2 * hidden,
+                                     max_position_embeddings=max_positions)
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        getattr(transformers, head)(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
