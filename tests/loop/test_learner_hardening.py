@@ -89,21 +89,13 @@ def test_load_keeps_the_model_a_classmethod_load_returns(tmp_path):
 
 @pytest.mark.slow
 def test_load_with_a_tiny_seq2seq_returns_a_fitted_model(tmp_path):
-    torch = pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
     from labelwise.data import Seq2SeqDataset
     from labelwise.models import TransformerSeq2Seq
-    from labelwise.models.pretrained import default_encoder_path
+    from tiny_models import save_tiny_bart
 
-    tokenizer = transformers.AutoTokenizer.from_pretrained(default_encoder_path())
-    config = transformers.BartConfig(
-        vocab_size=len(tokenizer), d_model=16, encoder_layers=1, decoder_layers=1, encoder_attention_heads=2,
-        decoder_attention_heads=2, encoder_ffn_dim=32, decoder_ffn_dim=32, max_position_embeddings=32,
-        pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.cls_token_id,
-        eos_token_id=tokenizer.sep_token_id, decoder_start_token_id=tokenizer.cls_token_id)
-    torch.manual_seed(0)
-    transformers.BartForConditionalGeneration(config).save_pretrained(tmp_path / "bart")
-    tokenizer.save_pretrained(tmp_path / "bart")
+    save_tiny_bart(tmp_path / "bart", width=16, layers=1, max_positions=32)
     pairs = Seq2SeqDataset(["the cat sat", "dogs bark", "rain is wet", "sun is hot"],
                            ["cat", "dogs", "rain", "sun"])
 

@@ -11,7 +11,6 @@ transformers = pytest.importorskip("transformers")
 
 from labelwise.models import TransformerSeq2Seq  # noqa: E402
 from labelwise.models.hf_seq2seq import lead_pseudo_summary  # noqa: E402
-from labelwise.models.pretrained import default_encoder_path  # noqa: E402
 from labelwise.plasm.domain_adaptation import warm_start_seq2seq  # noqa: E402
 
 
@@ -39,16 +38,10 @@ def test_warm_start_learns_the_lead_task_and_saves_a_loadable_model(tmp_path):
 @pytest.fixture(scope="module")
 def tiny_bart(tmp_path_factory):
     """A 2-layer BART with random weights and the MiniLM WordPiece tokenizer, saved as a folder."""
-    tokenizer = transformers.AutoTokenizer.from_pretrained(default_encoder_path())
-    config = transformers.BartConfig(
-        vocab_size=len(tokenizer), d_model=32, encoder_layers=2, decoder_layers=2, encoder_attention_heads=2,
-        decoder_attention_heads=2, encoder_ffn_dim=64, decoder_ffn_dim=64, max_position_embeddings=64,
-        pad_token_id=tokenizer.pad_token_id, bos_token_id=tokenizer.cls_token_id,
-        eos_token_id=tokenizer.sep_token_id, decoder_start_token_id=tokenizer.cls_token_id)
-    torch.manual_seed(0)
+    from tiny_models import save_tiny_bart
+
     folder = tmp_path_factory.mktemp("tiny_bart")
-    transformers.BartForConditionalGeneration(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
+    save_tiny_bart(folder)
     return folder
 
 
